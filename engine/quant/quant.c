@@ -1,0 +1,33 @@
+/* quant.c - the registry of storage types. */
+#include <string.h>
+
+#include "quant.h"
+
+/* Adding a storage type: implement vl_quant_ops in its own file and list it here. */
+static const vl_quant_ops *const registry[] = {
+	&vl_quant_float32,
+};
+
+#define NTYPES (sizeof registry / sizeof registry[0])
+
+const vl_quant_ops *vl_quant_find(const char *name)
+{
+	for (size_t i = 0; i < NTYPES; i++)
+		if (strcmp(registry[i]->name, name) == 0)
+			return registry[i];
+	return NULL;
+}
+
+const vl_quant_ops *vl_quant_by_id(int id)
+{
+	for (size_t i = 0; i < NTYPES; i++)
+		if (registry[i]->id == id)
+			return registry[i];
+	return NULL;
+}
+
+const char *vl_quant_default(uint32_t dim)
+{
+	(void)dim;
+	return "float32";
+}
