@@ -210,10 +210,13 @@ typedef struct vl_info {
 	uint64_t segment_rows;  /* rows held in segments, dead ones included */
 	uint64_t dead_rows;     /* rows in segments deleted/superseded (tombstones) */
 	uint32_t segments;
-	uint32_t reserved;
-	vl_section_stats *sections; /* per section kind, summed over segments */
+	uint32_t flush_failures;/* automatic flushes that failed since the last good one */
+	vl_section_stats *sections; /* per section kind ("header", "rowids", "vectors",
+	                           "norms", "quant", "primary", "secondary", "attr-numeric",
+	                           "attr-tag", index kinds' names, "write-buffer"), summed
+	                           over segments; sections[i].name is a static string */
 	size_t nsections;
-	uint64_t disk_bytes;    /* segment files + this collection's share of LMDB pages (estimate) */
+	uint64_t disk_bytes;    /* bytes of this collection's segment files (LMDB not included) */
 } vl_info;
 
 /* Describe a collection. *out: caller frees with vl_info_free(). Computing
@@ -234,12 +237,13 @@ typedef struct vl_value {
 typedef struct vl_row {
 	const void *key;        /* 1..VL_KEY_MAX bytes, any bytes */
 	size_t key_len;
-	const float *vector;    /* dim floats; finite */
+	const float *vector;    /* `dim` floats; all finite */
+	uint32_t dim;           /* floats at vector: must equal the collection's dim */
 	const vl_value *values; /* attributes; fields not listed are absent */
 	size_t nvalues;
 } vl_row;
 
-#define VL_KEY_MAX 511u
+#define VL_KEY_MAX 500u     /* bytes; LMDB's key size limit minus veclite's prefix */
 
 /* A row as read back: one allocation, caller frees with vl_free(). */
 typedef struct vl_record {
@@ -339,12 +343,15 @@ enum {
 	VL_SEARCH_NO_KEYS = 1u << 1  /* skip key lookups (hits carry no key): benchmarks */
 };
 
-/* Search with one query of dim floats (borrowed). *out: free with vl_results_free(). */
-int vl_search(vl_collection *c, const float *query, const vl_search_opts *opts,
+/* Search with one query of `dim` floats (borrowed; dim must equal the
+ * collection's). *out: caller frees with vl_results_free(). */
+int vl_search(vl_collection *c, const float *query, uint32_t dim, const vl_search_opts *opts,
               vl_results **out);
-/* nq queries stored row after row; out[i] for query i (array borrowed, each
- * element freed with vl_results_free()). Runs on opts->threads threads. */
-int vl_search_batch(vl_collection *c, const float *queries, size_t nq,
+/* nq queries of `dim` floats stored row after row; out[i] receives query i's
+ * results (the array is the caller's; each element is freed with
+ * vl_results_free()). Runs on opts->threads threads. On error every out[i]
+ * is NULL. */
+int vl_search_batch(vl_collection *c, const float *queries, size_t nq, uint32_t dim,
                     const vl_search_opts *opts, vl_results **out);
 void vl_results_free(vl_results *r);
 

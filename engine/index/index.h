@@ -80,7 +80,7 @@ static inline int vl_accepts(const vl_accept *a, uint32_t row)
 }
 
 typedef struct vl_index_query {
-	const float *query;        /* original query vector (dim floats) */
+	const float *query;        /* original query vector (dim floats; normalized copy for cosine is the storage's business) */
 	const void *qbuf;          /* prepared for this segment's vl_qview */
 	uint32_t k;                /* hits the user asked for */
 	vl_params params;          /* runtime parameters */
@@ -104,6 +104,16 @@ typedef struct vl_index_ops {
 
 	/* Append this kind's sections to b->w. NULL for kinds with no sections. */
 	int (*build)(const vl_index_build *b, vl_diag *d);
+	/*
+	 * Optional (NULL = the engine calls build): build the index of a segment
+	 * being written by compaction from the indexes of its source segments of
+	 * the same kind, instead of from scratch: drop deleted nodes with
+	 * neighbour repair (FreshDiskANN consolidation) and merge smaller graphs
+	 * into the largest. src[i] is the open state of source segment i;
+	 * map[i][r] is the new row of its row r, or UINT32_MAX if r was dropped.
+	 */
+	int (*rebuild)(const vl_index_build *b, void *const *src, const uint32_t *const *map,
+	               const uint64_t *src_rows, size_t nsrc, vl_diag *d);
 	/* Open a view over a mapped segment; *state is passed to search/close. */
 	int (*open)(const vl_index_seg *seg, void **state, vl_diag *d);
 	void (*close)(void *state);

@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "index.h"
+#include "vamana.h"
 
 /* Adding an index kind: implement vl_index_ops in index/<kind>.c, list it here. */
 static const vl_index_ops *const registry[] = {
 	&vl_index_flat,
+	&vl_index_vamana,
 };
 
 #define NKINDS (sizeof registry / sizeof registry[0])

@@ -1,0 +1,309 @@
+/*
+ * bulk.c - bulk load straight into a new segment.
+ *
+ * A bulk load is one write transaction (writer lock held throughout) whose
+ * vectors go to a spill file under tmp/ instead of the write buffer. Keys,
+ * row records and tombstones of replaced rows are written into the
+ * transaction as rows arrive (LMDB spills dirty pages, so memory stays
+ * bounded). Commit builds the segment from the spill file, installs it and
+ * commits the transaction: all or nothing. A crash leaves only a tmp/ file,
+ * removed at the next open.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "io/segwriter.h"
+#include "maint.h"
+#include "segbuild.h"
+#include "txn.h"
+
+#define SPILL_BUF (4u << 20)
+
+struct vl_bulk {
+	vl_collection *c;
+	vl_txn *t;
+	int mk;                    /* maintenance lock */
+	vl_job_opts o;
+	int fd;
+	char rel[64];
+	uint32_t dim;
+	uint64_t *rids;            /* spilled row ids, in order */
+	uint64_t n, cap;
+	uint8_t *wbuf;             /* pending spill bytes */
+	size_t wlen;
+	uint64_t flushed;          /* rows already written to the file */
+	int io_error;
+	int installed;             /* a segment file was installed into seg/ */
+	uint32_t installed_seg;
+};
+
+static atomic_uint bulk_seq;
+
+static int spill_flush(vl_bulk *b)
+{
+	uint64_t off = b->flushed * (uint64_t)b->dim * 4;
+	size_t done = 0;
+	while (done < b->wlen) {
+		ssize_t w = vl_io.pwrite(b->fd, b->wbuf + done, b->wlen - done, (off_t)(off + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int err = w < 0 ? errno : ENOSPC;
+			b->io_error = 1;
+			return vl_fail(b->c->st, err == ENOSPC ? VL_ENOSPC : VL_EIO, "writing %s: %s", b->rel,
+			               strerror(err));
+		}
+		done += (size_t)w;
+	}
+	b->flushed += b->wlen / ((size_t)b->dim * 4);
+	b->wlen = 0;
+	return VL_OK;
+}
+
+int vl_bulk_spill(vl_bulk *b, uint64_t rid, const float *vec)
+{
+	size_t row = (size_t)b->dim * 4;
+	if (b->io_error)
+		return vl_fail(b->c->st, VL_EIO, "the bulk load's spill file failed earlier");
+	if (b->n == b->cap) {
+		uint64_t cap = b->cap ? b->cap * 2 : 65536;
+		uint64_t *p = realloc(b->rids, cap * sizeof *p);
+		if (!p)
+			return vl_fail(b->c->st, VL_ENOMEM, "out of memory");
+		b->rids = p;
+		b->cap = cap;
+	}
+	if (b->wlen + row > SPILL_BUF) {
+		int rc = spill_flush(b);
+		if (rc)
+			return rc;
+	}
+	memcpy(b->wbuf + b->wlen, vec, row);
+	b->wlen += row;
+	b->rids[b->n++] = rid;
+	return VL_OK;
+}
+
+uint64_t vl_bulk_spilled(const vl_bulk *b)
+{
+	return b->n;
+}
+
+void vl_bulk_unspill(vl_bulk *b, uint64_t n)
+{
+	/* a failed vl_bulk_add call: forget its rows */
+	size_t row = (size_t)b->dim * 4;
+	if (n >= b->flushed) {
+		b->wlen = (size_t)(n - b->flushed) * row;
+	} else {
+		b->wlen = 0;
+		b->flushed = n;
+		if (ftruncate(b->fd, (off_t)(n * row)) != 0)
+			b->io_error = 1;
+	}
+	b->n = n;
+}
+
+static void bulk_free(vl_bulk *b)
+{
+	if (b->fd >= 0) {
+		close(b->fd);
+		unlinkat(b->c->st->e->dirfd, b->rel, 0);
+	}
+	free(b->rids);
+	free(b->wbuf);
+	free(b);
+}
+
+int vl_bulk_begin(vl_collection *c, const vl_job_opts *opts, vl_bulk **out)
+{
+	if (!c || !out)
+		return VL_EINVAL;
+	const vl_store *st = c->st;
+	vl_clear_err(st);
+	vl_bulk *b = calloc(1, sizeof *b);
+	if (!b || !(b->wbuf = malloc(SPILL_BUF))) {
+		free(b);
+		return vl_fail(st, VL_ENOMEM, "out of memory");
+	}
+	b->c = c;
+	b->fd = -1;
+	b->mk = -1;
+	vl_job_opts def = VL_JOB_OPTS_INIT;
+	b->o = opts ? *opts : def;
+	int rc;
+	if ((b->mk = vl_maint_lock(st)) < 0) {
+		rc = b->mk;
+		b->mk = -1;
+		goto fail;
+	}
+	if ((rc = vl_txn_begin(c->st, &b->t)))
+		goto fail;
+	b->t->bulk = b;
+	b->t->no_jobs = 1; /* we hold the maintenance lock: no automatic flush at commit */
+	vl_tcoll *tc;
+	if ((rc = vl_txn_coll(b->t, c, &tc)))
+		goto fail;
+	b->dim = tc->schema.dim;
+	snprintf(b->rel, sizeof b->rel, "tmp/bulk-%ld-%u.f32", (long)getpid(), atomic_fetch_add(&bulk_seq, 1));
+	b->fd = openat(st->e->dirfd, b->rel, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (b->fd < 0) {
+		rc = vl_fail_errno(st, errno, "creating", b->rel);
+		goto fail;
+	}
+	*out = b;
+	return VL_OK;
+fail:
+	vl_bulk_abort(b);
+	return rc;
+}
+
+int vl_bulk_add(vl_bulk *b, const vl_row *rows, size_t n)
+{
+	if (!b)
+		return VL_EINVAL;
+	return vl_upsert(b->t, b->c, rows, n);
+}
+
+typedef struct spillsrc {
+	vl_bulk *b;
+	const float *base;
+	uint64_t i;
+	uint32_t coll;
+	MDB_txn *txn;
+	MDB_dbi rows;
+} spillsrc;
+
+static int spill_next(void *ud, uint64_t *rid, const float **vec, const uint8_t **rec,
+                      size_t *rec_len, vl_diag *d)
+{
+	spillsrc *s = ud;
+	while (s->i < s->b->n) {
+		uint64_t i = s->i++;
+		uint8_t kb[12];
+		MDB_val k = vl_key_rid(kb, s->coll, s->b->rids[i]), v;
+		int rc = mdb_get(s->txn, s->rows, &k, &v);
+		if (rc == MDB_NOTFOUND)
+			continue; /* replaced or deleted later in the same load */
+		if (rc)
+			return vl_diag_set(d, VL_EIO, VL_NO_OFFSET, "LMDB: %s", mdb_strerror(rc));
+		*rid = s->b->rids[i];
+		*vec = s->base + i * s->b->dim;
+		*rec = v.mv_data;
+		*rec_len = v.mv_size;
+		return 1;
+	}
+	return 0;
+}
+
+static int bulk_install(vl_bulk *b, vl_tcoll *tc)
+{
+	const vl_store *st = b->c->st;
+	int rc;
+	size_t len = (size_t)(b->n * (uint64_t)b->dim * 4);
+	void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, b->fd, 0);
+	if (map == MAP_FAILED)
+		return vl_fail_errno(st, errno, "mmap", b->rel);
+	madvise(map, len, MADV_SEQUENTIAL);
+	uint64_t live = 0;
+	spillsrc src = { b, map, 0, tc->id, b->t->txn, st->e->db.rows };
+	vl_segbuild sb = {
+		.st = st, .coll_id = tc->id, .seg_id = tc->cs.next_seg, .schema = &tc->schema,
+		.threads = b->o.threads, .seed = b->o.seed, .progress = b->o.progress,
+		.progress_ud = b->o.progress_ud,
+	};
+	if ((rc = vl_read_train(st, b->t->txn, tc->id, &sb.qstate, &sb.qstate_len)))
+		goto out;
+	/* count survivors: a load whose rows were all replaced writes nothing */
+	for (uint64_t i = 0; i < b->n; i++) {
+		uint8_t kb[12];
+		MDB_val k = vl_key_rid(kb, tc->id, b->rids[i]), v;
+		live += mdb_get(b->t->txn, st->e->db.rows, &k, &v) == 0;
+	}
+	if (live == 0)
+		goto out;
+	vl_segsrc ss = { spill_next, &src, live };
+	vl_diag d;
+	vl_diag_clear(&d);
+	if ((rc = vl_segbuild_run(&sb, &ss, &d)) || (rc = vl_segbuild_install(&sb, &d))) {
+		vl_segbuild_discard(&sb);
+		rc = vl_fail_diag(st, &d);
+		goto out;
+	}
+	if ((rc = vl_put_manifest(st, b->t->txn, tc->id, sb.seg_id, &sb.man)) ||
+	    (rc = vl_put_train(st, b->t->txn, tc->id, sb.new_qstate, sb.new_qstate_len))) {
+		vl_segbuild_discard(&sb);
+		goto out;
+	}
+	tc->cs.segment_rows += sb.man.nrows;
+	tc->cs.manifest_gen++;
+	tc->cs.next_seg = sb.seg_id + 1;
+	if (sb.new_qstate)
+		tc->cs.flags |= VL_CSTATE_TRAINED;
+	tc->dirty = 1;
+	b->installed_seg = sb.seg_id;
+	b->installed = 1;
+	vl_segbuild_free(&sb);
+out:
+	munmap(map, len);
+	return rc;
+}
+
+int vl_bulk_commit(vl_bulk *b)
+{
+	if (!b)
+		return VL_EINVAL;
+	const vl_store *st = b->c->st;
+	vl_clear_err(st);
+	vl_tcoll *tc;
+	int rc = vl_txn_coll(b->t, b->c, &tc);
+	if (rc == VL_OK && b->t->broken)
+		rc = vl_fail(st, VL_ETXN, "the bulk load failed earlier");
+	if (rc == VL_OK && b->wlen)
+		rc = spill_flush(b);
+	if (rc == VL_OK && b->n)
+		rc = bulk_install(b, tc);
+	if (rc) {
+		vl_bulk_abort(b);
+		return rc;
+	}
+	vl_txn *t = b->t;
+	b->t = NULL;
+	t->bulk = NULL;
+	/* commit: the segment becomes visible with its keys in one transaction */
+	uint32_t seg = b->installed_seg;
+	int installed = b->installed;
+	rc = vl_txn_commit(t);
+	if (rc && installed) {
+		char rel[64];
+		vl_seg_relpath(rel, sizeof rel, b->c->id, seg);
+		unlinkat(st->e->dirfd, rel, 0);
+	}
+	vl_maint_unlock(b->mk);
+	bulk_free(b);
+	return rc;
+}
+
+void vl_bulk_abort(vl_bulk *b)
+{
+	if (!b)
+		return;
+	if (b->t) {
+		b->t->bulk = NULL;
+		vl_txn_abort(b->t);
+	}
+	if (b->installed) {
+		char rel[64];
+		vl_seg_relpath(rel, sizeof rel, b->c->id, b->installed_seg);
+		unlinkat(b->c->st->e->dirfd, rel, 0);
+	}
+	if (b->mk >= 0)
+		vl_maint_unlock(b->mk);
+	bulk_free(b);
+}
