@@ -82,9 +82,17 @@ $(STATIC_LIB): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(SHARED_LIB): $(LIB_OBJS)
+# The shared library exports exactly the functions declared in veclite.h.
+$(BUILD)/veclite.map: engine/veclite.h
+	@mkdir -p $(dir $@)
+	$(Q){ echo 'VECLITE_0 {'; echo '  global:'; \
+	  sed -n 's/^[a-z][a-z_ ]*[ *]\(vl_[a-z0-9_]*\)(.*/    \1;/p' $<; \
+	  echo '  local: *;'; echo '};'; } > $@
+
+$(SHARED_LIB): $(LIB_OBJS) $(BUILD)/veclite.map
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared -Wl,-soname,$(notdir $@) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared -Wl,-soname,$(notdir $@) -Wl,--version-script=$(BUILD)/veclite.map $(LDFLAGS) \
+	  -o $@ $(LIB_OBJS) $(LDLIBS)
 	$(Q)ln -sf $(notdir $@) $(BUILD)/libveclite.so
 
 $(CLI): $(CLI_OBJS) $(STATIC_LIB)

@@ -158,8 +158,9 @@ static int load_file(loader *l, const char *path, vl_vecfmt fmt)
 		return cli_error("%s: .ivecs holds integers (ground truth), not vectors", path);
 	}
 	if (info->dim != l->dim && !l->skip_bad) {
+		uint32_t fdim = info->dim;
 		vl_vecfile_close(vf);
-		return cli_error("%s: vectors have %u dimensions; the collection has %u", path, info->dim, l->dim);
+		return cli_error("%s: vectors have %u dimensions; the collection has %u", path, fdim, l->dim);
 	}
 	int rc = CLI_OK;
 	uint64_t last = 0;
