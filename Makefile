@@ -60,7 +60,7 @@ SHARED_LIB := $(BUILD)/libveclite.so.$(shell sed -n 's/^\#define VL_VERSION_MAJO
 CLI        := $(BUILD)/veclite
 SUITE      := $(BUILD)/tests/veclite-tests
 
-.PHONY: all lib cli test check tests fuzz fuzz-run fuzz-replay bench install uninstall clean data
+.PHONY: all lib cli test check tests fuzz fuzz-run fuzz-replay bench install uninstall clean data quickstart
 
 all: lib cli
 
@@ -129,7 +129,7 @@ $(DATA)/fmnist-test-images: $(FMNIST_SRC)/t10k-images-idx3-ubyte.gz
 # JOBS: parallel test processes (Criterion runs each test in its own process).
 JOBS ?= 2
 test: tests
-	VECLITE_CLI=$(abspath $(CLI)) VECLITE_DATA=$(abspath $(DATA)) \
+	VECLITE_CLI=$(abspath $(CLI)) VECLITE_DATA=$(abspath $(DATA)) VECLITE_LIB=$(abspath $(STATIC_LIB)) VECLITE_LDFLAGS="$(LDFLAGS)" \
 	  $(SUITE) --jobs $(JOBS) $(TEST_ARGS)
 
 check:
@@ -165,6 +165,14 @@ fuzz-replay:
 	  $(CC) $(CPPFLAGS) -std=c11 -O1 -g -pthread -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    -o $(REPLAY_BUILD)/fuzz/$$n fuzz/replay.c $$src $(REPLAY_BUILD)/libveclite.a $(LDLIBS); \
 	  $(REPLAY_BUILD)/fuzz/$$n fuzz/corpus/$$n; done
+
+# --- quickstart: a generated example, end to end ----------------------
+$(BUILD)/bench/gen_synth: bench/gen_synth.c bench/bench_util.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -O2 -D_GNU_SOURCE -o $@ $< -lm
+
+quickstart: all $(BUILD)/bench/gen_synth
+	VECLITE=$(abspath $(CLI)) GEN_SYNTH=$(abspath $(BUILD)/bench/gen_synth) tools/quickstart.sh $(BUILD)/quickstart
 
 # --- benchmarks --------------------------------------------------------
 bench: all
