@@ -171,6 +171,10 @@ $(BUILD)/bench/gen_synth: bench/gen_synth.c bench/bench_util.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=c11 -O2 -D_GNU_SOURCE -o $@ $< -lm
 
+$(BUILD)/bench/core_cold: bench/core_cold.c bench/bench_util.h $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) -std=c11 -O2 -g -pthread $(WARN) -o $@ $< $(STATIC_LIB) $(LDLIBS)
+
 quickstart: all $(BUILD)/bench/gen_synth
 	VECLITE=$(abspath $(CLI)) GEN_SYNTH=$(abspath $(BUILD)/bench/gen_synth) tools/quickstart.sh $(BUILD)/quickstart
 

@@ -254,9 +254,22 @@ static int map_file(vl_segmap *s, const vl_store *st, vl_diag *d)
 	if (p == MAP_FAILED)
 		return vl_diag_set(d, VL_EIO, VL_NO_OFFSET, "mmap %s: %s", s->relpath, strerror(errno));
 	s->base = p;
-	/* queries jump around graph and code pages: no readahead waste */
-	madvise(p, s->size, MADV_RANDOM);
 	return VL_OK;
+}
+
+/* Graph indexes touch scattered rows: readahead would only waste I/O and
+ * page cache there. Scans (flat, IVF lists) read runs of rows front to back
+ * and keep the kernel's default readahead. */
+static void advise_access(const vl_segmap *s)
+{
+	if (s->lay.h.index_kind != VL_INDEX_VAMANA && s->lay.h.index_kind != VL_INDEX_HNSW)
+		return;
+	for (uint32_t i = 0; i < s->lay.h.nsections; i++) {
+		const vl_seg_section *sec = &s->lay.sec[i];
+		if (sec->length)
+			madvise((void *)(s->base + sec->offset), (size_t)vl_align_up(sec->length, VL_SEG_ALIGN),
+			        MADV_RANDOM);
+	}
 }
 
 static int open_views(vl_segmap *s, vl_diag *d)
@@ -308,6 +321,7 @@ int vl_segmap_open(const vl_store *st, uint32_t coll, uint32_t seg, const vl_man
 		goto fail;
 	if ((rc = open_views(s, d)))
 		goto fail;
+	advise_access(s);
 	*out = s;
 	return VL_OK;
 fail:
