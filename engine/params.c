@@ -1,6 +1,7 @@
 /* params.c - parameter ownership and validation (see params.h). */
 #include <string.h>
 
+#include "io/rowread.h"
 #include "params.h"
 
 static int split(const char *kv, char *name, size_t cap, const char **value)
@@ -64,6 +65,13 @@ static int check_engine_runtime(const char *kv, vl_diag *d)
 		return vl_param_u64(&p, "RERANK", 0, 0, 1u << 20, &u, d);
 	if (vl_param_get(&p, "EXACT_BELOW"))
 		return vl_param_f64(&p, "EXACT_BELOW", 0, 0, 1, &f, d);
+	const char *io = vl_param_get(&p, "RERANK_IO");
+	if (io) {
+		if (strcmp(io, "mmap") && strcmp(io, "pread") && strcmp(io, "uring"))
+			return vl_diag_set(d, VL_EINVAL, VL_NO_OFFSET,
+			                   "parameter RERANK_IO=%s: expected mmap, pread or uring", io);
+		return VL_OK;
+	}
 	const char *w = vl_param_get(&p, "RERANK_WITH");
 	if (w) {
 		if (strcmp(w, "auto") && strcmp(w, "none") && strcmp(w, "secondary") && strcmp(w, "full"))
@@ -116,6 +124,8 @@ int vl_runtime_of(const vl_store *st, const char *const *kv, size_t n, vl_runtim
 	    vl_param_f64(&p, "EXACT_BELOW", VL_EXACT_BELOW_DEFAULT, 0, 1, &rt->exact_below, &d))
 		return vl_fail_diag(st, &d);
 	rt->rerank = (uint32_t)u;
+	const char *io = vl_param_get(&p, "RERANK_IO");
+	rt->rerank_io = !io || !strcmp(io, "mmap") ? VL_ROWIO_MMAP : !strcmp(io, "pread") ? VL_ROWIO_PREAD : VL_ROWIO_URING;
 	const char *w = vl_param_get(&p, "RERANK_WITH");
 	rt->rerank_with = !w || !strcmp(w, "auto") ? VL_RERANK_AUTO
 	                  : !strcmp(w, "none")     ? VL_RERANK_NONE

@@ -35,6 +35,7 @@ typedef enum { VL_RERANK_AUTO, VL_RERANK_NONE, VL_RERANK_SECONDARY, VL_RERANK_FU
 typedef struct vl_runtime {
 	uint32_t rerank;           /* candidates kept per segment for re-ranking; 0 = automatic */
 	vl_rerank_mode rerank_with;
+	int rerank_io;             /* vl_rowio: how full-precision rows are read */
 	double exact_below;        /* filter selectivity below which segments are scanned exactly */
 } vl_runtime;
 int vl_runtime_of(const vl_store *st, const char *const *kv, size_t n, vl_runtime *rt);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "io/rowread.h"
 #include "params.h"
 #include "read.h"
 #include "search.h"
@@ -73,6 +74,9 @@ typedef struct scratch {
 	size_t bcap;
 	float *vec;
 	vl_rowbuf rb;
+	float *rows;               /* re-rank rows read from disk */
+	size_t rows_cap;
+	uint64_t *offs;
 } scratch;
 
 static void scratch_free(scratch *s)
@@ -84,6 +88,8 @@ static void scratch_free(scratch *s)
 	free(s->bufrids);
 	free(s->vec);
 	vl_rowbuf_free(&s->rb);
+	free(s->rows);
+	free(s->offs);
 	memset(s, 0, sizeof *s);
 }
 
@@ -175,7 +181,36 @@ static int primary_is_exact(const vl_segmap *sm)
 	return sm->lay.h.storage == VL_STORAGE_FLOAT32;
 }
 
-static void rerank(query *qr, const vl_segmap *sm, const void *qbuf, vl_topk *t)
+/* Full-precision rows of the candidates read through pread/io_uring
+ * (RERANK_IO) instead of the mapping: a store can keep only codes and
+ * graph hot, DiskANN style. */
+static int read_candidates(query *qr, scratch *sc, const vl_segmap *sm, const vl_topk *t)
+{
+	uint32_t dim = qr->snap->schema.dim;
+	size_t row = (size_t)dim * 4;
+	if (t->n > sc->rows_cap) {
+		float *p = realloc(sc->rows, t->n * row);
+		uint64_t *o = realloc(sc->offs, t->n * sizeof *o);
+		if (p)
+			sc->rows = p;
+		if (o)
+			sc->offs = o;
+		if (!p || !o)
+			return vl_fail(qr->st, VL_ENOMEM, "out of memory");
+		sc->rows_cap = t->n;
+	}
+	for (size_t i = 0; i < t->n; i++)
+		sc->offs[i] = sm->vec_sec->offset + (uint64_t)t->a[i].row * row;
+	vl_diag d;
+	vl_diag_clear(&d);
+	if (vl_rowread(sm->fd, sc->offs, t->n, row, sc->rows, (vl_rowio)qr->rt.rerank_io, &d)) {
+		vl_diag_prefix(&d, "%s", sm->relpath);
+		return vl_fail_diag(qr->st, &d);
+	}
+	return VL_OK;
+}
+
+static int rerank(query *qr, scratch *sc, const vl_segmap *sm, const void *qbuf, vl_topk *t)
 {
 	vl_rerank_mode mode = qr->rt.rerank_with;
 	if (mode == VL_RERANK_AUTO)
@@ -184,17 +219,27 @@ static void rerank(query *qr, const vl_segmap *sm, const void *qbuf, vl_topk *t)
 		                                                      : VL_RERANK_FULL;
 	if (mode == VL_RERANK_SECONDARY && !(sm->q.ops->dist_secondary && sm->q.secondary))
 		mode = VL_RERANK_FULL;
-	if (mode == VL_RERANK_NONE)
-		return;
+	if (mode == VL_RERANK_NONE || t->n == 0)
+		return VL_OK;
 	uint32_t dim = qr->snap->schema.dim;
+	vl_metric m = (vl_metric)qr->snap->schema.metric;
+	if (mode == VL_RERANK_SECONDARY) {
+		for (size_t i = 0; i < t->n; i++)
+			t->a[i].dist = sm->q.ops->dist_secondary(&sm->q, qbuf, t->a[i].row);
+		return VL_OK;
+	}
+	int from_disk = qr->rt.rerank_io != VL_ROWIO_MMAP;
+	if (from_disk) {
+		int rc = read_candidates(qr, sc, sm, t);
+		if (rc)
+			return rc;
+	}
 	for (size_t i = 0; i < t->n; i++) {
 		uint32_t row = t->a[i].row;
-		if (mode == VL_RERANK_SECONDARY)
-			t->a[i].dist = sm->q.ops->dist_secondary(&sm->q, qbuf, row);
-		else
-			t->a[i].dist = vl_exact_dist((vl_metric)qr->snap->schema.metric, qr->q, qr->qnorm,
-			                             sm->vectors + (size_t)row * dim, sm->norms[row], dim);
+		const float *x = from_disk ? sc->rows + i * dim : sm->vectors + (size_t)row * dim;
+		t->a[i].dist = vl_exact_dist(m, qr->q, qr->qnorm, x, sm->norms[row], dim);
 	}
+	return VL_OK;
 }
 
 static int search_segment(query *qr, scratch *sc, uint32_t si)
@@ -247,7 +292,8 @@ static int search_segment(query *qr, scratch *sc, uint32_t si)
 	if (!exact)
 		qr->matched_exact = 0;
 	vl_fseg_free(fs);
-	rerank(qr, sm, sc->qbuf, &sc->seg);
+	if ((rc = rerank(qr, sc, sm, sc->qbuf, &sc->seg)))
+		return rc;
 	for (size_t i = 0; i < sc->seg.n; i++)
 		vl_topk_push(&sc->all, sc->seg.a[i].dist, sc->seg.a[i].row, si);
 	return VL_OK;

@@ -211,3 +211,49 @@ Test(search, k_larger_than_rows_returns_all_and_says_so)
 	vl_collection_close(c);
 	vl_close(st);
 }
+
+Test(search, rerank_from_disk_equals_mapped)
+{
+	ts_rng rng = { 31 };
+	float *v = malloc(2000 * DIM * sizeof *v), q[DIM];
+	ts_vectors(&rng, v, 2000, DIM);
+	vl_store *st = ts_open(dir);
+	vl_collection *c = ts_create(st, "c", DIM, VL_METRIC_COSINE, "flat", NULL, NULL, NULL);
+	cr_assert_eq(ts_put_rows(st, c, "k", v, 0, 2000, DIM, NULL), VL_OK);
+	cr_assert_eq(vl_flush(c, NULL), VL_OK);
+	const char *modes[] = { "RERANK_IO=mmap", "RERANK_IO=pread", "RERANK_IO=uring" };
+	for (int qi = 0; qi < 5; qi++) {
+		ts_vectors(&rng, q, 1, DIM);
+		vl_results *ref = NULL;
+		for (int m = 0; m < 3; m++) {
+			const char *params[] = { "RERANK_WITH=full", modes[m] };
+			vl_search_opts so = VL_SEARCH_OPTS_INIT;
+			so.k = 8;
+			so.params = params;
+			so.nparams = 2;
+			vl_results *r;
+			cr_assert_eq(vl_search(c, q, DIM, &so, &r), VL_OK, "%s: %s", modes[m], vl_errmsg(st));
+			if (!ref) {
+				ref = r;
+				continue;
+			}
+			cr_assert_eq(r->n, ref->n);
+			for (size_t i = 0; i < r->n; i++) {
+				cr_assert_eq(r->hits[i].distance, ref->hits[i].distance, "%s rank %zu", modes[m], i);
+				cr_assert_eq(memcmp(r->hits[i].key, ref->hits[i].key, r->hits[i].key_len), 0);
+			}
+			vl_results_free(r);
+		}
+		vl_results_free(ref);
+	}
+	const char *bad[] = { "RERANK_IO=carrier-pigeon" };
+	vl_search_opts so = VL_SEARCH_OPTS_INIT;
+	so.params = bad;
+	so.nparams = 1;
+	vl_results *r = NULL;
+	cr_assert_eq(vl_search(c, q, DIM, &so, &r), VL_EINVAL);
+	cr_assert(strstr(vl_errmsg(st), "RERANK_IO"));
+	free(v);
+	vl_collection_close(c);
+	vl_close(st);
+}
