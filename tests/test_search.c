@@ -224,7 +224,7 @@ Test(search, rerank_from_disk_equals_mapped)
 	const char *modes[] = { "RERANK_IO=mmap", "RERANK_IO=pread", "RERANK_IO=uring" };
 	for (int qi = 0; qi < 5; qi++) {
 		ts_vectors(&rng, q, 1, DIM);
-		vl_results *ref = NULL;
+		vl_results *base = NULL;
 		for (int m = 0; m < 3; m++) {
 			const char *params[] = { "RERANK_WITH=full", modes[m] };
 			vl_search_opts so = VL_SEARCH_OPTS_INIT;
@@ -233,18 +233,18 @@ Test(search, rerank_from_disk_equals_mapped)
 			so.nparams = 2;
 			vl_results *r;
 			cr_assert_eq(vl_search(c, q, DIM, &so, &r), VL_OK, "%s: %s", modes[m], vl_errmsg(st));
-			if (!ref) {
-				ref = r;
+			if (!base) {
+				base = r;
 				continue;
 			}
-			cr_assert_eq(r->n, ref->n);
+			cr_assert_eq(r->n, base->n);
 			for (size_t i = 0; i < r->n; i++) {
-				cr_assert_eq(r->hits[i].distance, ref->hits[i].distance, "%s rank %zu", modes[m], i);
-				cr_assert_eq(memcmp(r->hits[i].key, ref->hits[i].key, r->hits[i].key_len), 0);
+				cr_assert_eq(r->hits[i].distance, base->hits[i].distance, "%s rank %zu", modes[m], i);
+				cr_assert_eq(memcmp(r->hits[i].key, base->hits[i].key, r->hits[i].key_len), 0);
 			}
 			vl_results_free(r);
 		}
-		vl_results_free(ref);
+		vl_results_free(base);
 	}
 	const char *bad[] = { "RERANK_IO=carrier-pigeon" };
 	vl_search_opts so = VL_SEARCH_OPTS_INIT;
