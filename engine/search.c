@@ -148,16 +148,15 @@ static int load_chunks(query *qr, scratch *sc, const vl_segmap *sm, seg_accept *
 }
 
 /* Exact scan of one segment's accepted rows into t; counts them. */
-static uint64_t scan_exact(query *qr, const vl_segmap *sm, const void *qbuf, seg_accept *acc,
-                           vl_topk *t, uint32_t src)
+static uint64_t scan_exact(query *qr, const vl_qview *q, const void *qbuf, seg_accept *acc,
+                           vl_topk *t, uint32_t src, uint64_t nrows)
 {
-	const vl_qview *q = &sm->q;
 	uint64_t matched = 0;
 	float dist[256];
 	uint32_t rows[256];
-	for (uint64_t r0 = 0; r0 < sm->nrows; r0 += 256) {
+	for (uint64_t r0 = 0; r0 < nrows; r0 += 256) {
 		uint32_t n = 0;
-		uint64_t end = r0 + 256 < sm->nrows ? r0 + 256 : sm->nrows;
+		uint64_t end = r0 + 256 < nrows ? r0 + 256 : nrows;
 		for (uint64_t r = r0; r < end; r++)
 			if (accept_row(acc, (uint32_t)r))
 				rows[n++] = (uint32_t)r;
@@ -248,21 +247,26 @@ static int search_segment(query *qr, scratch *sc, uint32_t si)
 	seg_accept acc = { 0 };
 	vl_fseg *fs = NULL;
 	int rc;
-	if ((rc = load_chunks(qr, sc, sm, &acc)) || (rc = scratch_qbuf(sc, sm->q.qbuf_size)))
+	/* VL_SEARCH_EXACT is ground truth: full-precision originals, whatever
+	 * the storage type (the planner's own exact scans use the primary codes
+	 * and re-rank) */
+	int truth = (qr->o->flags & VL_SEARCH_EXACT) != 0;
+	const vl_qview *q = truth ? &sm->fq : &sm->q;
+	if ((rc = load_chunks(qr, sc, sm, &acc)) || (rc = scratch_qbuf(sc, q->qbuf_size)))
 		return vl_fail(qr->st, VL_ENOMEM, "out of memory");
 	if (qr->filter && (rc = vl_fseg_new(qr->filter, sm, &fs)))
 		return vl_fail(qr->st, VL_ENOMEM, "out of memory");
 	acc.fs = fs;
-	sm->q.ops->prepare(&sm->q, qr->q, sc->qbuf);
+	q->ops->prepare(q, qr->q, sc->qbuf);
 	double sel = fs ? vl_fseg_estimate(fs, sm->nrows, SAMPLE_ROWS) : 1.0;
 	uint32_t window = qr->k;
-	if (!primary_is_exact(sm))
+	if (!truth && !primary_is_exact(sm))
 		window = qr->rt.rerank ? (qr->rt.rerank > qr->k ? qr->rt.rerank : qr->k) : qr->k * 4;
 	if ((rc = topk_reserve(&sc->seg, window))) {
 		vl_fseg_free(fs);
 		return vl_fail(qr->st, VL_ENOMEM, "out of memory");
 	}
-	int exact = (qr->o->flags & VL_SEARCH_EXACT) || sm->lay.h.index_kind == VL_INDEX_FLAT ||
+	int exact = truth || sm->lay.h.index_kind == VL_INDEX_FLAT ||
 	            (fs && (sel < qr->rt.exact_below || sel * (double)sm->nrows < 4.0 * window));
 	uint64_t matched = 0;
 	if (!exact) {
@@ -285,14 +289,14 @@ static int search_segment(query *qr, scratch *sc, uint32_t si)
 		}
 	}
 	if (exact)
-		matched = scan_exact(qr, sm, sc->qbuf, &acc, &sc->seg, si);
+		matched = scan_exact(qr, q, sc->qbuf, &acc, &sc->seg, si, sm->nrows);
 	else
 		qr->all_exact = 0;
 	qr->matched += matched;
 	if (!exact)
 		qr->matched_exact = 0;
 	vl_fseg_free(fs);
-	if ((rc = rerank(qr, sc, sm, sc->qbuf, &sc->seg)))
+	if (!truth && (rc = rerank(qr, sc, sm, sc->qbuf, &sc->seg)))
 		return rc;
 	for (size_t i = 0; i < sc->seg.n; i++)
 		vl_topk_push(&sc->all, sc->seg.a[i].dist, sc->seg.a[i].row, si);

@@ -172,6 +172,11 @@ static int open_storage(vl_segmap *s, vl_diag *d)
 	}
 	s->q_open = 1;
 	s->q.norms = s->norms;
+	s->fq = (vl_qview){ .ops = &vl_quant_float32, .dim = h->dim, .metric = (vl_metric)h->metric,
+	                    .nrows = s->nrows, .norms = s->norms };
+	if ((rc = vl_quant_float32.open(&s->fq, NULL, 0, d)))
+		return rc;
+	s->fq.primary = (const uint8_t *)s->vectors;
 	if (h->storage == VL_STORAGE_FLOAT32) {
 		s->q.primary = (const uint8_t *)s->vectors;
 		if (s->q.pstride != (size_t)h->dim * 4)

@@ -48,6 +48,7 @@ struct vl_segmap {
 	const float *norms;
 	vl_qview q;
 	int q_open;
+	vl_qview fq;              /* float32 view over VECTORS: exact scans whatever the storage */
 	const vl_index_ops *iops;
 	void *istate;
 	uint32_t ncols;

@@ -339,7 +339,8 @@ typedef struct vl_search_opts {
 #define VL_SEARCH_OPTS_INIT { sizeof(vl_search_opts), 10, NULL, NULL, 0, NULL, 0, 0, 0 }
 
 enum {
-	VL_SEARCH_EXACT = 1u << 0,   /* ignore the index: exact scan */
+	VL_SEARCH_EXACT = 1u << 0,   /* ground truth: scan every row's full-precision
+	                                original, whatever the index and storage */
 	VL_SEARCH_NO_KEYS = 1u << 1  /* skip key lookups (hits carry no key): benchmarks */
 };
 
