@@ -119,6 +119,65 @@ Test(json, float32_from_source_text)
 	cr_assert_eq(vl_json_f32(r, &f), VL_EINVAL);
 }
 
+static uint64_t rng = 0x853c49e6748fea9bull;
+static uint64_t rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 2685821657736338717ull;
+}
+
+Test(json, number_values_equal_strtof_bit_for_bit)
+{
+	/* vl_json_f32/f64 take an exact fast path for short decimals: they
+	 * must agree with strtof/strtod everywhere, ties and near-ties included. */
+	static const char *const fixed[] = {
+		"16777217", "16777219", "-16777217", "33554434", "33554435", "1677721.7",
+		"0.000000059604644775390625", "1.000000059604644775390625", "3.4028235e38",
+		"3.4028236e38", "3.40282357e38", "1e-38", "1.1754943e-38", "1e-45", "7e-46", "0",
+		"-0", "0e22", "9007199254740993", "9007199254740992", "123456789012345678901234",
+		"1e22", "1e23", "4.9e-324", "2.2250738585072011e-308", "0.1", "-0.0000001",
+	};
+	if (!doc)
+		doc = vl_json_doc_new();
+	char text[64];
+	for (int i = 0; i < 400000; i++) {
+		if (i < (int)(sizeof fixed / sizeof *fixed)) {
+			snprintf(text, sizeof text, "%s", fixed[i]);
+		} else if (i % 3 == 0) { /* midpoints of floats, written exactly */
+			uint32_t u = (uint32_t)rnd() & 0x7f7fffffu;
+			float f, g;
+			memcpy(&f, &u, 4);
+			g = nextafterf(f, INFINITY);
+			snprintf(text, sizeof text, "%.*g", 1 + (int)(rnd() % 20), ((double)f + g) / 2);
+		} else {
+			int nd = 1 + (int)(rnd() % 20), o = 0, point = 1 + (int)(rnd() % 20);
+			if (rnd() & 1)
+				text[o++] = '-';
+			text[o++] = (char)('1' + rnd() % 9);
+			for (int k = 1; k < nd; k++) {
+				if (k == point)
+					text[o++] = '.';
+				text[o++] = (char)('0' + rnd() % 10);
+			}
+			if (o && text[o - 1] == '.')
+				text[o++] = '5';
+			if (rnd() % 3)
+				o += snprintf(text + o, sizeof text - (size_t)o, "e%d", (int)(rnd() % 90) - 45);
+			text[o] = 0;
+		}
+		const vl_json *r;
+		cr_assert_eq(vl_json_parse(doc, text, strlen(text), 0, 1, &r, NULL), VL_OK, "%s", text);
+		float f, want_f = strtof(text, NULL);
+		double x, want_x = strtod(text, NULL);
+		vl_json_f32(r, &f);
+		vl_json_f64(r, &x);
+		cr_assert(memcmp(&f, &want_f, 4) == 0, "%s: %a vs strtof %a", text, f, want_f);
+		cr_assert(memcmp(&x, &want_x, 8) == 0, "%s: %a vs strtod %a", text, x, want_x);
+	}
+}
+
 Test(json, syntax_errors_name_line_column_offset)
 {
 	BAD("[1,2,3 4]", VL_EFORMAT, 7, "line 1, column 8", "expected ',' or ']' but found '4'");

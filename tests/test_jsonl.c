@@ -348,7 +348,7 @@ Test(jsonl, writer_exact_text)
 		{ "latin1", 6, VL_JSONL_STRING, "caf\xe9", 4, 0 },
 	};
 	cr_assert_eq(vl_jsonl_write_row(&s, "doc:1", 5, v, 5, f, 7, 0), VL_OK);
-	const char *want = "{\"key\":\"doc:1\",\"vector\":[0.1,-2,1e-45,3.4028235e38,-0],"
+	const char *want = "{\"key\":\"doc:1\",\"vector\":[0.1,-2,1e-45,3.4028235e38,-0.0],"
 	                   "\"fields\":{\"genre\":\"dr\\\"ama\",\"year\":1994,\"score\":0.1,"
 	                   "\"bad_text\":16,\"tags\":\"a,b\",\"blob\":{\"base64\":\"AAE=\"},"
 	                   "\"latin1\":{\"base64\":\"Y2Fm6Q==\"}}}\n";

@@ -217,7 +217,7 @@ Test(vecfile, fvecs_next_row_keys_are_row_numbers)
 		const vl_jsonl_row *row;
 		cr_assert_eq(vl_vecfile_next_row(vf, &row, NULL), VL_OK);
 		cr_assert(row);
-		char k[8];
+		char k[16];
 		snprintf(k, sizeof k, "%d", r);
 		cr_assert(row->key_len == strlen(k) && !memcmp(row->key, k, row->key_len));
 		cr_assert(!row->key_given && row->dim == 3 && row->vector[0] == (float)r);
@@ -332,9 +332,10 @@ static void open_bad(const void *bytes, size_t len, const char *name, int code, 
 		cr_assert(strstr(d.msg, n2), "'%s' lacks '%s'", d.msg, n2);
 }
 
-/* Read all rows; expect `good` rows and then error `code` mentioning needles. */
-static void read_bad(const void *bytes, size_t len, const char *name, size_t good, int code,
-                     const char *n1, const char *n2)
+/* Read all rows; expect `good` rows and then error `code` mentioning needles;
+ * the error is final unless `skippable`. */
+static void read_bad_ex(const void *bytes, size_t len, const char *name, size_t good, int code,
+                        const char *n1, const char *n2, int skippable)
 {
 	vl_vecfile *vf;
 	vl_diag d;
@@ -353,11 +354,22 @@ static void read_bad(const void *bytes, size_t len, const char *name, size_t goo
 	if (n2)
 		cr_assert(strstr(d.msg, n2), "'%s' lacks '%s'", d.msg, n2);
 	cr_assert(strstr(d.msg, "byte offset"), "'%s' has no offset", d.msg);
-	/* the error is final */
-	cr_assert_eq(vl_vecfile_next(vf, buf, 1, &got, NULL), code);
-	cr_assert_eq(got, 0);
+	cr_assert_eq(vl_vecfile_skippable(vf), skippable, "%s: skippable", name);
+	if (!skippable) { /* a final error repeats */
+		cr_assert_eq(vl_vecfile_next(vf, buf, 1, &got, NULL), code);
+		cr_assert_eq(got, 0);
+		cr_assert_eq(vl_vecfile_skippable(vf), 0);
+	} else {
+		cr_assert_neq(vl_vecfile_next(vf, buf, 1, &got, NULL), code);
+	}
 	free(buf);
 	vl_vecfile_close(vf);
+}
+
+static void read_bad(const void *bytes, size_t len, const char *name, size_t good, int code,
+                     const char *n1, const char *n2)
+{
+	read_bad_ex(bytes, len, name, good, code, n1, n2, 0);
 }
 
 /* n fvecs rows of dim d, row r filled with r. */
@@ -599,11 +611,13 @@ Test(vecfile, idx_errors)
 Test(vecfile, jsonl_errors)
 {
 	const char *t1 = "[1,2]\n\n[3,4]\n[5]\n";
-	read_bad(t1, strlen(t1), "a.jsonl", 2, VL_EDIM, "row 2: line 4: vector has dim 1", "offset 13");
+	read_bad_ex(t1, strlen(t1), "a.jsonl", 2, VL_EDIM, "row 2: line 4: vector has dim 1",
+	            "offset 13", 1);
 	const char *t2 = "[1,2]\n{\"vector\": [3, 4}\n";
-	read_bad(t2, strlen(t2), "b.jsonl", 1, VL_EFORMAT, "row 1: line 2, column 17", "offset 22");
+	read_bad_ex(t2, strlen(t2), "b.jsonl", 1, VL_EFORMAT, "row 1: line 2, column 17", "offset 22",
+	            1);
 	const char *t3 = "[1,2]\n{\"key\": \"\", \"vector\": [3, 4]}\n";
-	read_bad(t3, strlen(t3), "c.jsonl", 1, VL_EKEY, "row 1: line 2: key is empty", NULL);
+	read_bad_ex(t3, strlen(t3), "c.jsonl", 1, VL_EKEY, "row 1: line 2: key is empty", NULL, 1);
 	open_bad("\n \n\r\n", 5, "blank.jsonl", VL_EFORMAT, "no rows", NULL);
 	open_bad("{\"vector\": []}\n", 15, "d0.jsonl", VL_EFORMAT, "row 0: line 1: vector is empty",
 	         NULL);
@@ -640,13 +654,74 @@ Test(vecfile, json_errors)
 	const char *t4 = "[[1,2],\n[3,4]";
 	read_bad(t4, strlen(t4), "d.json", 2, VL_EFORMAT, "line 2: the array is not closed", NULL);
 	const char *t5 = "[[1,2],\n\"x\"]";
-	read_bad(t5, strlen(t5), "e.json", 1, VL_EFORMAT, "row 1: line 2: a row must be", NULL);
+	read_bad_ex(t5, strlen(t5), "e.json", 1, VL_EFORMAT, "row 1: line 2: a row must be", NULL, 1);
 	const char *t6 = "[[1,2],\n [3,\n 4,]]";
 	read_bad(t6, strlen(t6), "f.json", 1, VL_EFORMAT, "row 1: line 3", "trailing ','");
 	open_bad("{\"vector\": [1]}", 15, "o.json", VL_EFORMAT, "holds one array", "'{'");
 	open_bad("  []  ", 6, "empty.json", VL_EFORMAT, "no rows", NULL);
 	open_bad("[[]]", 4, "d0.json", VL_EFORMAT, "dim 0", NULL);
 	open_bad("[1, 2", 5, "u.json", VL_EFORMAT, "line 1", NULL);
+}
+
+Test(vecfile, row_errors_can_be_skipped)
+{
+	/* JSON Lines: bad lines are consumed; row numbers (and default keys)
+	 * still count them. */
+	const char *t = "[1,2]\n{\"vector\": [3}\n[4]\n\n{\"vector\": [5, 6], \"x\": 1}\n"
+	                "[7,1e39]\n[8,9]\n";
+	vl_vecfile *vf;
+	cr_assert_eq(vl_vecfile_open_mem(t, strlen(t), "s.jsonl", NULL, &vf, NULL), VL_OK);
+	static const struct { int rc; const char *msg; float first; uint64_t row; } want[] = {
+		{ VL_OK, NULL, 1, 0 },
+		{ VL_EFORMAT, "row 1: line 2, column 14", 0, 0 },
+		{ VL_EDIM, "row 2: line 3: vector has dim 1", 0, 0 },
+		{ VL_EFORMAT, "row 3: line 5: unknown member \"x\"", 0, 0 },
+		{ VL_ENAN, "row 4 (line 6): component 1 is infinite", 0, 0 },
+		{ VL_OK, NULL, 8, 5 },
+	};
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+		const vl_jsonl_row *r;
+		vl_diag d;
+		vl_diag_clear(&d);
+		int rc = vl_vecfile_next_row(vf, &r, &d);
+		cr_assert_eq(rc, want[i].rc, "step %zu: %d %s", i, rc, d.msg);
+		if (rc) {
+			cr_assert(strstr(d.msg, want[i].msg), "step %zu: %s", i, d.msg);
+			cr_assert(vl_vecfile_skippable(vf));
+		} else {
+			cr_assert(r && r->vector[0] == want[i].first && r->row == want[i].row);
+			cr_assert(!vl_vecfile_skippable(vf));
+		}
+	}
+	const vl_jsonl_row *r;
+	cr_assert_eq(vl_vecfile_next_row(vf, &r, NULL), VL_OK);
+	cr_assert_null(r);
+	vl_vecfile_close(vf);
+
+	/* batches deliver the good rows around the bad ones */
+	cr_assert_eq(vl_vecfile_open_mem(t, strlen(t), "s.jsonl", NULL, &vf, NULL), VL_OK);
+	float out[20];
+	size_t got, total = 0;
+	int errors = 0;
+	for (;;) {
+		int rc = vl_vecfile_next(vf, out, 10, &got, NULL);
+		if (rc) {
+			cr_assert(vl_vecfile_skippable(vf));
+			errors++;
+			continue;
+		}
+		if (!got)
+			break;
+		total += got;
+	}
+	cr_assert(total == 2 && errors == 4);
+	vl_vecfile_close(vf);
+
+	/* binary framing errors are final */
+	uint8_t f[4096];
+	size_t len = make_fvecs(f, 4, 4);
+	f[2 * 20] = 3;
+	read_bad(f, len, "final.fvecs", 2, VL_EDIM, "row 2", NULL);
 }
 
 Test(vecfile, format_detection)

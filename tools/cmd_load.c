@@ -20,7 +20,8 @@ static void help(void)
 	       "      --bulk             one atomic bulk load straight into a new segment (all or nothing)\n"
 	       "      --add-fields       add fields the collection lacks (number: numeric, array of\n"
 	       "                         strings: tag, string: text) instead of failing\n"
-	       "      --skip-bad         skip rows with NaN/Inf or a wrong dimension (counted) instead of failing\n"
+	       "      --skip-bad         skip bad rows (NaN/Inf, wrong dimension, malformed JSON line,\n"
+	       "                         bad key) and count them, instead of failing\n"
 	       "      --json             print the summary as JSON\n"
 	       "      --quiet            no progress bar\n");
 }
@@ -168,8 +169,8 @@ static int load_file(loader *l, const char *path, vl_vecfmt fmt)
 		const vl_jsonl_row *r;
 		vl_diag_clear(&d);
 		int vr = vl_vecfile_next_row(vf, &r, &d);
-		if (vr == VL_ENAN && l->skip_bad) {
-			l->skipped++;
+		if (vr && l->skip_bad && vl_vecfile_skippable(vf)) {
+			l->skipped++; /* NaN/Inf, malformed JSON line, bad key, wrong dim */
 			continue;
 		}
 		if (vr) {
