@@ -53,6 +53,10 @@ int vl_check_create_params(const vl_store *st, uint32_t dim, vl_metric metric,
 		if (rc)
 			return d.code ? vl_fail_diag(st, &d) : vl_fail(st, rc, "parameter %s", kv[i]);
 	}
+	/* some types fit only some dims (LeanVec: 2..4096, REDUCE < dim) */
+	vl_diag_clear(&d);
+	if (qo->check_schema && qo->check_schema(dim, metric, kv, n, &d))
+		return d.code ? vl_fail_diag(st, &d) : vl_fail(st, VL_EINVAL, "storage %s does not fit dim %u", qo->name, dim);
 	return VL_OK;
 }
 

@@ -164,14 +164,15 @@ static int write_codes(vl_segbuild *b, const vl_quant_ops *qo, vl_qview *q, cons
 	if (!prow)
 		return vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "out of memory");
 	uint8_t *srow = prow + ps;
-	/* encode twice rather than hold a second section in memory */
+	/* one section after the other, each encoding only its own level, rather
+	 * than holding a second section in memory */
 	for (int pass = 0; pass < (ss ? 2 : 1) && rc == VL_OK; pass++) {
 		uint32_t kind = pass ? VL_SEC_SECONDARY : VL_SEC_PRIMARY;
 		if ((rc = vl_segw_begin(w, kind, 0, pass ? ss : ps)))
 			break;
 		for (uint64_t r = 0; r < n && rc == VL_OK; r++) {
 			memset(prow, 0, ps + ss);
-			qo->encode(q, vecs + r * dim, prow, ss ? srow : NULL);
+			qo->encode(q, vecs + r * dim, pass ? NULL : prow, pass ? srow : NULL);
 			rc = vl_segw_write(w, pass ? srow : prow, pass ? ss : ps);
 			if (rc == VL_OK && (r & 65535) == 65535)
 				rc = report(b, "encode", r + 1, n, d);

@@ -169,6 +169,14 @@ Test(leanvec, parameters_and_state)
 	cr_assert_eq(o->check_param("REDUCE", "10", 5000, &d), VL_EINVAL, "dim above the PCA limit");
 	cr_assert_eq(o->check_param("TRAINING_THRESHOLD", "2048", 768, &d), VL_OK);
 	cr_assert_eq(o->check_param("GRAPH_MAX_DEGREE", "32", 768, &d), VL_ENOTFOUND);
+	/* the dim alone can rule LeanVec out, before any parameter is given */
+	cr_assert_eq(o->check_schema(768, VL_METRIC_L2, NULL, 0, &d), VL_OK);
+	cr_assert_eq(o->check_schema(1, VL_METRIC_L2, NULL, 0, &d), VL_EINVAL);
+	cr_assert_eq(o->check_schema(4097, VL_METRIC_L2, NULL, 0, &d), VL_EINVAL);
+	const char *big[] = { "REDUCE=900" };
+	cr_assert_eq(o->check_schema(768, VL_METRIC_L2, big, 1, &d), VL_EINVAL);
+	cr_assert(strstr(d.msg, "REDUCE"), "%s", d.msg);
+	cr_assert_null(vl_quant_find("lvq4")->check_schema);
 	qt_rng r = { 64 };
 	uint32_t dim = 20;
 	float *rows = low_rank_rows(&r, 50, dim, 5, 0.1);
@@ -181,6 +189,17 @@ Test(leanvec, parameters_and_state)
 	cr_assert_eq(memcmp(s.state, s2.state, s.state_len), 0);
 	cr_assert_eq(memcmp(s.primary, s2.primary, 50 * s.v.pstride), 0);
 	cr_assert_eq(memcmp(s.secondary, s2.secondary, 50 * s.v.sstride), 0);
+	/* one level at a time gives the same bytes (the projection is skipped
+	 * when only the secondary is wanted) */
+	uint8_t *p1 = malloc(s.v.pstride), *s1 = malloc(s.v.sstride);
+	for (size_t i = 0; i < 50; i++) {
+		s.v.ops->encode(&s.v, rows + i * dim, p1, NULL);
+		s.v.ops->encode(&s.v, rows + i * dim, NULL, s1);
+		cr_assert_eq(memcmp(p1, s.primary + i * s.v.pstride, s.v.pstride), 0);
+		cr_assert_eq(memcmp(s1, s.secondary + i * s.v.sstride, s.v.sstride), 0);
+	}
+	free(p1);
+	free(s1);
 	qt_store_free(&s2);
 	/* damage: every check names the problem */
 	uint8_t *bad = malloc(s.state_len);
@@ -214,7 +233,7 @@ Test(leanvec, recall_fashion_mnist, .timeout = 180)
 	size_t n, nq;
 	uint32_t dim, dq;
 	float *base = qt_load_idx("fmnist-train-images", 0, 10000, &n, &dim);
-	float *qs = qt_load_idx("fmnist-test-images", 0, 200, &nq, &dq);
+	float *qs = qt_load_idx("fmnist-test-images", 0, 120, &nq, &dq);
 	cr_assert(base && qs, "Fashion-MNIST missing: run `make data`");
 	uint32_t *gt = malloc(nq * 10 * sizeof *gt);
 	double *kth = malloc(nq * sizeof *kth);

@@ -17,7 +17,8 @@
 
 #define REL_TOL 2e-6
 
-static const vl_simd_level levels[] = { VL_SIMD_AVX2, VL_SIMD_AVX512 };
+static const vl_simd_level levels[] = { VL_SIMD_AVX2, VL_SIMD_AVX512, VL_SIMD_AVX512VNNI };
+#define NLEVELS 3
 
 static void fill(qt_rng *r, float *x, size_t n, double scale)
 {
@@ -47,6 +48,8 @@ Test(simd, levels_and_names)
 	cr_assert_eq(vl_simd_parse_level("scalar"), VL_SIMD_SCALAR);
 	cr_assert_eq(vl_simd_parse_level("avx2"), VL_SIMD_AVX2);
 	cr_assert_eq(vl_simd_parse_level("avx512"), VL_SIMD_AVX512);
+	cr_assert_eq(vl_simd_parse_level("avx512vnni"), VL_SIMD_AVX512VNNI);
+	cr_assert_str_eq(vl_simd_level_name(VL_SIMD_AVX512VNNI), "avx512vnni");
 	cr_assert_eq(vl_simd_parse_level("sse9"), -1);
 	cr_assert_not_null(vl_kernels_at(VL_SIMD_SCALAR));
 	cr_assert_not_null(vl_kern());
@@ -54,14 +57,15 @@ Test(simd, levels_and_names)
 	/* forcing a level the CPU has works and sticks; one it lacks is refused */
 	cr_assert_eq(vl_simd_force(VL_SIMD_SCALAR), 0);
 	cr_assert_eq(vl_kern()->level, VL_SIMD_SCALAR);
-	if (vl_simd_cpu_level() < VL_SIMD_AVX512)
-		cr_assert_eq(vl_simd_force(VL_SIMD_AVX512), -1);
+	if (vl_simd_cpu_level() < VL_SIMD_AVX512VNNI)
+		cr_assert_eq(vl_simd_force(VL_SIMD_AVX512VNNI), -1);
 	/* every table is complete */
 	for (int l = 0; l <= (int)vl_simd_cpu_level(); l++) {
 		const vl_kernels *k = vl_kernels_at((vl_simd_level)l);
 		cr_assert(k->l2_f32 && k->dot_f32 && k->l2_f32_batch && k->dot_f32_batch && k->l2_f16 &&
 		          k->dot_f16 && k->l2_f16_batch && k->dot_f16_batch && k->dot_u4s8 &&
-		          k->dot_u8s16 && k->lvq_scan && k->lvq_gather,
+		          k->dot_u8s8x2 && k->lvq_scan && k->lvq_gather && k->dot_f64 && k->axpy_f64 &&
+		          k->rot_f64,
 		          "level %d table incomplete", l);
 	}
 }
@@ -83,7 +87,7 @@ Test(simd, f32_kernels_match_scalar)
 		float want_b[5], got_b[5], want_l[5], got_l[5];
 		ref->dot_f32_batch(q, rows, dim, nrows, want_b);
 		ref->l2_f32_batch(q, rows, dim, nrows, want_l);
-		for (size_t l = 0; l < 2; l++) {
+		for (size_t l = 0; l < NLEVELS; l++) {
 			const vl_kernels *k = vl_kernels_at(levels[l]);
 			if (!k)
 				continue;
@@ -127,7 +131,7 @@ Test(simd, f16_kernels_match_scalar)
 		float want_d[4], want_l[4], got_d[4], got_l[4];
 		ref->dot_f16_batch(q, rows, stride, dim, nrows, want_d);
 		ref->l2_f16_batch(q, rows, stride, dim, nrows, want_l);
-		for (size_t l = 0; l < 2; l++) {
+		for (size_t l = 0; l < NLEVELS; l++) {
 			const vl_kernels *k = vl_kernels_at(levels[l]);
 			if (!k)
 				continue;
@@ -192,7 +196,7 @@ Test(simd, u4s8_exact_on_every_level)
 		int32_t want = u4_by_component(codes, q, nblocks * 64);
 		cr_assert_eq(vl_kernels_at(VL_SIMD_SCALAR)->dot_u4s8(codes, q, nbytes), want,
 		             "scalar nbytes %zu", nbytes);
-		for (size_t l = 0; l < 2; l++) {
+		for (size_t l = 0; l < NLEVELS; l++) {
 			const vl_kernels *k = vl_kernels_at(levels[l]);
 			if (k)
 				cr_assert_eq(k->dot_u4s8(codes, q, nbytes), want, "%s nbytes %zu", k->name,
@@ -203,27 +207,26 @@ Test(simd, u4s8_exact_on_every_level)
 	}
 }
 
-Test(simd, u8s16_exact_on_every_level)
+Test(simd, u8s8x2_exact_on_every_level)
 {
 	qt_rng r = { 14 };
 	for (int it = 0; it < 200; it++) {
-		size_t n = 32 * (1 + qt_below(&r, 70));
-		int32_t qmax = (int32_t)(2147483647.0 / (255.0 * n));
-		if (qmax > 32767)
-			qmax = 32767;
+		/* the kernel's contract: sum |c q| < 2^31; 960 x 255 x 8256 is */
+		size_t n = 32 * (1 + qt_below(&r, 30));
 		uint8_t *codes = qt_alloc(n);
-		int16_t *q = qt_alloc(n * 2);
+		int8_t *q = qt_alloc(2 * n);
 		int64_t want = 0;
 		for (size_t i = 0; i < n; i++) {
 			codes[i] = it % 3 ? (uint8_t)qt_next(&r) : 255; /* extremes too */
-			q[i] = (int16_t)(it % 3 ? (int32_t)qt_below(&r, 2 * qmax + 1) - qmax : qmax);
-			want += (int64_t)codes[i] * q[i];
+			q[i] = (int8_t)(it % 3 ? (int)qt_below(&r, 128) - 64 : (it % 2 ? 63 : -64));
+			q[n + i] = (int8_t)(it % 3 ? (int)qt_below(&r, 128) - 64 : (it % 2 ? 63 : -64));
+			want += (int64_t)codes[i] * (128 * q[i] + q[n + i]);
 		}
-		cr_assert_eq(vl_kernels_at(VL_SIMD_SCALAR)->dot_u8s16(codes, q, n), want);
-		for (size_t l = 0; l < 2; l++) {
+		cr_assert_eq(vl_kernels_at(VL_SIMD_SCALAR)->dot_u8s8x2(codes, q, n), want);
+		for (size_t l = 0; l < NLEVELS; l++) {
 			const vl_kernels *k = vl_kernels_at(levels[l]);
 			if (k)
-				cr_assert_eq(k->dot_u8s16(codes, q, n), want, "%s n %zu", k->name, n);
+				cr_assert_eq(k->dot_u8s8x2(codes, q, n), want, "%s n %zu", k->name, n);
 		}
 		free(codes);
 		free(q);
@@ -231,7 +234,7 @@ Test(simd, u8s16_exact_on_every_level)
 }
 
 /* A hand-built prepared query and rows with random trailers: the full scan
- * and gather kernels agree with the scalar ones. */
+ * and gather kernels equal the scalar ones exactly. */
 Test(simd, lvq_scan_and_gather_match_scalar)
 {
 	qt_rng r = { 15 };
@@ -239,6 +242,7 @@ Test(simd, lvq_scan_and_gather_match_scalar)
 		uint32_t bits = it % 2 ? 8 : 4;
 		size_t ncode = 32 * (1 + qt_below(&r, 30));
 		size_t qbytes = bits == 4 ? 128 * ((ncode / 32 + 1) / 2) : ncode * 2;
+		/* both query layouts are int8 (8-bit codes: qh then ql in [-64, 63]) */
 		size_t stride = ncode + 16, nrows = 37;
 		vl_lvq_query *q = qt_alloc(64 + qbytes);
 		q->bits = bits;
@@ -258,9 +262,9 @@ Test(simd, lvq_scan_and_gather_match_scalar)
 				for (size_t i = 0; i < 32; i++)
 					qc[qbytes - 128 + 32 + i] = qc[qbytes - 128 + 96 + i] = 0;
 		} else {
-			int16_t *qc = (int16_t *)(void *)((uint8_t *)q + 64);
-			for (size_t i = 0; i < ncode; i++)
-				qc[i] = (int16_t)((int)qt_below(&r, 20001) - 10000);
+			int8_t *qc = (int8_t *)q + 64;
+			for (size_t i = 0; i < 2 * ncode; i++)
+				qc[i] = (int8_t)((int)qt_below(&r, 128) - 64);
 		}
 		uint8_t *rows = qt_alloc(nrows * stride);
 		for (size_t i = 0; i < nrows; i++) {
@@ -283,17 +287,19 @@ Test(simd, lvq_scan_and_gather_match_scalar)
 		ref->lvq_gather(q, rows, stride, ids, 10, wantg);
 		for (int i = 0; i < 10; i++)
 			cr_assert_eq(wantg[i], want[ids[i]]);
-		for (size_t l = 0; l < 2; l++) {
+		for (size_t l = 0; l < NLEVELS; l++) {
 			const vl_kernels *k = vl_kernels_at(levels[l]);
 			if (!k)
 				continue;
 			k->lvq_scan(q, rows, stride, nrows, got);
 			k->lvq_gather(q, rows, stride, ids, 10, gotg);
+			/* integer dot products are exact and the float finish is never
+			 * contracted: every level equals the scalar one bit for bit */
 			for (size_t i = 0; i < nrows; i++)
-				expect_close(got[i], want[i], fabs(want[i]) + 1e-3, "lvq_scan", ncode, k->name);
+				cr_expect_eq(got[i], want[i], "lvq_scan %s bits %u ncode %zu row %zu: %.9g vs %.9g",
+				             k->name, bits, ncode, i, got[i], want[i]);
 			for (int i = 0; i < 10; i++)
-				expect_close(gotg[i], wantg[i], fabs(wantg[i]) + 1e-3, "lvq_gather", ncode,
-				             k->name);
+				cr_expect_eq(gotg[i], wantg[i], "lvq_gather %s bits %u row %d", k->name, bits, i);
 		}
 		free(q);
 		free(rows);
@@ -330,4 +336,51 @@ Test(simd, fp16_conversions)
 	}
 	cr_assert_eq(vl_f16_up(1e9), 0x7bffu);
 	cr_assert_eq(vl_f16_down(-1e9), 0xfbffu);
+}
+
+Test(simd, f64_kernels_match_scalar)
+{
+	const vl_kernels *ref = vl_kernels_at(VL_SIMD_SCALAR);
+	qt_rng r = { 17 };
+	for (int it = 0; it < 60; it++) {
+		size_t n = it < 20 ? (size_t)it : 1 + qt_below(&r, 500);
+		double *a = qt_alloc(n * 8 + 8), *b = qt_alloc(n * 8 + 8);
+		double *y1 = qt_alloc(n * 8 + 8), *y2 = qt_alloc(n * 8 + 8);
+		double *x1 = qt_alloc(n * 8 + 8), *x2 = qt_alloc(n * 8 + 8);
+		double mag = 0;
+		for (size_t i = 0; i < n; i++) {
+			a[i] = qt_gauss(&r);
+			b[i] = qt_gauss(&r);
+			mag += fabs(a[i] * b[i]);
+		}
+		double want = ref->dot_f64(a, b, n), c = cos(0.3 * it), s = sin(0.3 * it);
+		for (size_t l = 0; l < NLEVELS; l++) {
+			const vl_kernels *k = vl_kernels_at(levels[l]);
+			if (!k)
+				continue;
+			cr_assert(fabs(k->dot_f64(a, b, n) - want) <= 1e-14 * (mag + 1), "dot_f64 %s n %zu",
+			          k->name, n);
+			memcpy(y1, b, n * 8);
+			memcpy(y2, b, n * 8);
+			ref->axpy_f64(-1.7, a, y1, n);
+			k->axpy_f64(-1.7, a, y2, n);
+			memcpy(x1, a, n * 8);
+			memcpy(x2, a, n * 8);
+			ref->rot_f64(x1, y1, n, c, s);
+			k->rot_f64(x2, y2, n, c, s);
+			for (size_t i = 0; i < n; i++) {
+				cr_assert(fabs(y1[i] - y2[i]) <= 1e-14 * (fabs(y1[i]) + 4), "axpy/rot y %s", k->name);
+				cr_assert(fabs(x1[i] - x2[i]) <= 1e-14 * (fabs(x1[i]) + 4), "rot x %s", k->name);
+			}
+			/* nothing past n is written */
+			cr_assert_eq(y2[n], 0.0);
+			cr_assert_eq(x2[n], 0.0);
+		}
+		free(a);
+		free(b);
+		free(y1);
+		free(y2);
+		free(x1);
+		free(x2);
+	}
 }

@@ -101,5 +101,8 @@ int cmd_drop(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_flush(int argc, char **argv);
 int cmd_compact(int argc, char **argv);
+int cmd_advise(int argc, char **argv);
+int cmd_reindex(int argc, char **argv);
+int cmd_import_rdb(int argc, char **argv);
 
 #endif

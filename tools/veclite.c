@@ -29,7 +29,10 @@ static const command commands[] = {
 	{ "drop", cmd_drop, "delete a collection and its files" },
 	{ "flush", cmd_flush, "write the buffer of recent writes into a segment" },
 	{ "compact", cmd_compact, "merge segments and drop deleted rows" },
+	{ "reindex", cmd_reindex, "rebuild with another index/storage, with a migration report" },
 	{ "verify", cmd_verify, "recompute every checksum and cross-check the store" },
+	{ "advise", cmd_advise, "recommend a storage type: from the dim, or measured on your vectors" },
+	{ "import-rdb", cmd_import_rdb, "import vectors from a Redis dump file (RDB), or --inspect it" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -38,7 +38,8 @@ static void f32_close(vl_qview *v) { v->state = NULL; }
 
 static void f32_encode(const vl_qview *v, const float *x, uint8_t *primary, uint8_t *secondary)
 {
-	memcpy(primary, x, (size_t)v->dim * 4);
+	if (primary)
+		memcpy(primary, x, (size_t)v->dim * 4);
 }
 
 static inline const float *row_ptr(const vl_qview *v, uint64_t row)

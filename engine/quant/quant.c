@@ -6,6 +6,14 @@
 /* Adding a storage type: implement vl_quant_ops in its own file and list it here. */
 static const vl_quant_ops *const registry[] = {
 	&vl_quant_float32,
+	&vl_quant_float16,
+	&vl_quant_lvq8,
+	&vl_quant_lvq4,
+	&vl_quant_lvq4x4,
+	&vl_quant_lvq4x8,
+	&vl_quant_lvq8x8,
+	&vl_quant_leanvec4x8,
+	&vl_quant_leanvec8x8,
 };
 
 #define NTYPES (sizeof registry / sizeof registry[0])
@@ -26,6 +34,9 @@ const vl_quant_ops *vl_quant_by_id(int id)
 	return NULL;
 }
 
+/* Uncompressed unless asked: exact results and no training step (Redis'
+ * vector indexes default to no compression too). `veclite advise` (advise.c)
+ * recommends a compressed type from the dim or from measurements. */
 const char *vl_quant_default(uint32_t dim)
 {
 	(void)dim;

@@ -63,7 +63,10 @@ typedef struct vl_quant_ops {
 	void (*close)(vl_qview *v);
 
 	/* Encode one original vector into a PRIMARY row (pstride bytes) and a
-	 * SECONDARY row (sstride bytes; secondary is NULL when sstride == 0). */
+	 * SECONDARY row (sstride bytes). Either may be NULL when that level is
+	 * not wanted (secondary is NULL when sstride == 0): a writer producing
+	 * the sections in two passes then does each level's work once (LeanVec's
+	 * projection is the costly part of its primary level). */
 	void (*encode)(const vl_qview *v, const float *x, uint8_t *primary, uint8_t *secondary);
 	/* Reconstruct the vector the primary (+secondary if not NULL) level holds. */
 	void (*decode)(const vl_qview *v, uint64_t row, int with_secondary, float *out);
@@ -77,6 +80,13 @@ typedef struct vl_quant_ops {
 	                  float *out);
 	/* Re-rank distance with the secondary level; NULL when the type has none. */
 	float (*dist_secondary)(const vl_qview *v, const void *qbuf, uint64_t row);
+
+	/* Optional (NULL: every dim works). Can this type serve a collection of
+	 * this dim with these "NAME=VALUE" parameters? Call at create, after
+	 * check_param: VL_OK or VL_EINVAL with detail (e.g. LeanVec needs
+	 * 2 <= dim <= 4096 and REDUCE < dim). */
+	int (*check_schema)(uint32_t dim, vl_metric metric, const char *const *params, size_t nparams,
+	                    vl_diag *d);
 } vl_quant_ops;
 
 /* Registry: by name or id; NULL if unknown. */
@@ -86,5 +96,13 @@ const vl_quant_ops *vl_quant_by_id(int id);
 const char *vl_quant_default(uint32_t dim);
 
 extern const vl_quant_ops vl_quant_float32;
+extern const vl_quant_ops vl_quant_float16;
+extern const vl_quant_ops vl_quant_lvq8;
+extern const vl_quant_ops vl_quant_lvq4;
+extern const vl_quant_ops vl_quant_lvq4x4;
+extern const vl_quant_ops vl_quant_lvq4x8;
+extern const vl_quant_ops vl_quant_lvq8x8;
+extern const vl_quant_ops vl_quant_leanvec4x8;
+extern const vl_quant_ops vl_quant_leanvec8x8;
 
 #endif

@@ -5,7 +5,7 @@
 
 #include "simd.h"
 
-static const vl_kernels *chosen;
+static const vl_kernels *_Atomic chosen;
 static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
 
 #if defined(__x86_64__)
@@ -36,8 +36,9 @@ vl_simd_level vl_simd_cpu_level(void)
 	int avx2 = (b >> 5) & 1;
 	int avx512 = ((b >> 16) & 1) /* F */ && ((b >> 17) & 1) /* DQ */ &&
 	             ((b >> 30) & 1) /* BW */ && ((b >> 31) & 1) /* VL */;
+	int vnni = (c >> 11) & 1; /* AVX512_VNNI */
 	if (avx2 && avx512 && (xcr0 & 0xe6) == 0xe6) /* + opmask, zmm hi256, hi16 zmm */
-		return VL_SIMD_AVX512;
+		return vnni ? VL_SIMD_AVX512VNNI : VL_SIMD_AVX512;
 	return avx2 ? VL_SIMD_AVX2 : VL_SIMD_SCALAR;
 }
 #else
@@ -50,6 +51,7 @@ vl_simd_level vl_simd_cpu_level(void)
 const char *vl_simd_level_name(vl_simd_level level)
 {
 	switch (level) {
+	case VL_SIMD_AVX512VNNI: return "avx512vnni";
 	case VL_SIMD_AVX512: return "avx512";
 	case VL_SIMD_AVX2: return "avx2";
 	default: return "scalar";
@@ -64,6 +66,8 @@ int vl_simd_parse_level(const char *s)
 		return VL_SIMD_AVX2;
 	if (!strcmp(s, "avx512"))
 		return VL_SIMD_AVX512;
+	if (!strcmp(s, "avx512vnni"))
+		return VL_SIMD_AVX512VNNI;
 	return -1;
 }
 
@@ -72,6 +76,7 @@ const vl_kernels *vl_kernels_at(vl_simd_level level)
 	if (level > vl_simd_cpu_level())
 		return NULL;
 	switch (level) {
+	case VL_SIMD_AVX512VNNI: return &vl_kernels_avx512vnni;
 	case VL_SIMD_AVX512: return &vl_kernels_avx512;
 	case VL_SIMD_AVX2: return &vl_kernels_avx2;
 	default: return &vl_kernels_scalar;
@@ -96,4 +101,14 @@ const vl_kernels *vl_kern(void)
 {
 	pthread_once(&chosen_once, choose);
 	return chosen;
+}
+
+int vl_simd_force(vl_simd_level level)
+{
+	const vl_kernels *k = vl_kernels_at(level);
+	if (!k)
+		return -1;
+	pthread_once(&chosen_once, choose);
+	chosen = k;
+	return 0;
 }

@@ -2,10 +2,12 @@
  * simd.h - distance kernels with run-time dispatch.
  *
  * Each kernel exists as a scalar reference (simd_scalar.c), an AVX2 version
- * (*_avx2.c) and an AVX-512 version (*_avx512.c). vl_kern() picks the best
- * level the CPU supports (cpuid) once per process; the environment variable
- * VECLITE_SIMD=scalar|avx2|avx512 forces a lower level, so the tests run every
- * path on one machine and compare it with the scalar reference.
+ * (*_avx2.c) and an AVX-512 version (*_avx512.c); the avx512vnni level is the
+ * AVX-512 table with the LVQ integer kernels on VPDPBUSD (lvq_vnni_avx512.c).
+ * vl_kern() picks the best level the CPU supports (cpuid) once per process;
+ * the environment variable VECLITE_SIMD=scalar|avx2|avx512|avx512vnni forces
+ * a lower level, so the tests run every path on one machine and compare it
+ * with the scalar reference.
  */
 #ifndef VL_SIMD_H
 #define VL_SIMD_H
@@ -16,8 +18,60 @@
 typedef enum vl_simd_level {
 	VL_SIMD_SCALAR = 0,
 	VL_SIMD_AVX2 = 1,
-	VL_SIMD_AVX512 = 2
+	VL_SIMD_AVX512 = 2,
+	VL_SIMD_AVX512VNNI = 3   /* AVX-512 + VNNI (VPDPBUSD) */
 } vl_simd_level;
+
+/*
+ * An LVQ query prepared once per query and segment (engine/quant/lvq.c).
+ * Rows hold `code_bytes` of codes (4 or 8 bits per component, see
+ * vl_lvq4_qpos) followed by a trailer: f16 scale, f16 bias, f32 squared norm
+ * of the centred reconstruction. The kernels compute, per row,
+ *     dot  = integer dot product of the codes with the quantized query
+ *     t    = bias * sq + scale * (alpha * dot + corr)
+ *     dist = a + b * t (+ norm when l2)
+ * which is the metric's distance (see lvq.c for the derivation).
+ */
+typedef struct vl_lvq_query {
+	uint32_t bits;          /* 4 or 8: code width (query layout below) */
+	uint32_t code_bytes;    /* multiple of 32 */
+	uint32_t qoff;          /* byte offset from this struct to the query (64-aligned) */
+	uint32_t l2;            /* 1: add the row's stored squared norm */
+	float sq, alpha, corr, a, b;
+	/* used by the float path of engine/quant, not by the kernels */
+	float a0;               /* distance offset before the |u|^2 / <w, mean> terms */
+	uint32_t uoff;          /* byte offset to the unquantized float query u */
+	uint32_t dim;           /* components */
+	uint32_t reserved[4];
+} vl_lvq_query;
+
+_Static_assert(sizeof(vl_lvq_query) == 64, "vl_lvq_query is one cache line");
+
+static inline const void *vl_lvq_qcodes(const vl_lvq_query *q)
+{
+	return (const uint8_t *)q + q->qoff;
+}
+
+/*
+ * Query layouts (what prepare writes at qoff, zero-padded):
+ *  4-bit codes: int8 q, |q| <= 127, permuted by vl_lvq4_qpos;
+ *  8-bit codes: two int8 arrays qh[code_bytes] then ql[code_bytes] with
+ *    q_i = 128 qh_i + ql_i, -64 <= qh, ql <= 63 (so u8 x s8 pair sums of
+ *    vpmaddubsw cannot saturate and no zero-extension is needed).
+ * Either way the integer dot product is exact in int32 (prepare bounds it).
+ */
+
+/* Position in the permuted int8 query of component i for 4-bit codes.
+ * Codes: component i lives in 32-byte block i/64, byte i%32, low nibble when
+ * i%64 < 32, high nibble otherwise. Query: each pair of blocks (128
+ * components) is stored as [lo(even) lo(odd) hi(even) hi(odd)], 32 each, so
+ * a 64-byte code load pairs with two contiguous 64-byte query loads. */
+static inline size_t vl_lvq4_qpos(size_t i)
+{
+	size_t pair = i / 128, w = i % 128;
+	size_t blk = w / 64, nib = (w % 64) / 32, b = w % 32;
+	return pair * 128 + nib * 64 + blk * 32 + b;
+}
 
 typedef struct vl_kernels {
 	vl_simd_level level;
@@ -28,7 +82,35 @@ typedef struct vl_kernels {
 	/* One query against n contiguous rows of `dim` floats (scans). */
 	void (*l2_f32_batch)(const float *q, const float *rows, size_t dim, size_t n, float *out);
 	void (*dot_f32_batch)(const float *q, const float *rows, size_t dim, size_t n, float *out);
-	/* Quantized kernels are registered by engine/quant (see quant.h). */
+
+	/* float32 query x float16 rows (IEEE binary16, little-endian). */
+	float (*l2_f16)(const float *q, const uint16_t *x, size_t n);
+	float (*dot_f16)(const float *q, const uint16_t *x, size_t n);
+	/* n rows of `dim` halves, `stride` bytes apart. */
+	void (*l2_f16_batch)(const float *q, const uint8_t *rows, size_t stride, size_t dim,
+	                     size_t n, float *out);
+	void (*dot_f16_batch)(const float *q, const uint8_t *rows, size_t stride, size_t dim,
+	                      size_t n, float *out);
+
+	/* Integer dot products of LVQ codes with a quantized query (exact).
+	 * u4s8: `nbytes` (multiple of 32) of 4-bit codes in the LVQ nibble
+	 * layout against the permuted int8 query (vl_lvq4_qpos). u8s8x2: n
+	 * (multiple of 32) 8-bit codes against the split query q[0..2n)
+	 * (qh then ql, see above). */
+	int32_t (*dot_u4s8)(const uint8_t *codes, const int8_t *q, size_t nbytes);
+	int32_t (*dot_u8s8x2)(const uint8_t *codes, const int8_t *q, size_t n);
+	/* LVQ distances from a prepared query (vl_lvq_query) to n rows `stride`
+	 * bytes apart (scan), or to rows ids[0..n) of base (graph traversal). */
+	void (*lvq_scan)(const struct vl_lvq_query *q, const uint8_t *rows, size_t stride, size_t n,
+	                 float *out);
+	void (*lvq_gather)(const struct vl_lvq_query *q, const uint8_t *base, size_t stride,
+	                   const uint32_t *ids, size_t n, float *out);
+
+	/* double-precision helpers for the PCA behind LeanVec (training only) */
+	double (*dot_f64)(const double *a, const double *b, size_t n);
+	void (*axpy_f64)(double a, const double *x, double *y, size_t n);     /* y += a x */
+	/* (x, y) <- (c x + s y, c y - s x), element-wise (a plane rotation) */
+	void (*rot_f64)(double *x, double *y, size_t n, double c, double s);
 } vl_kernels;
 
 /* The kernels for the best available level (honours VECLITE_SIMD). Never NULL. */
@@ -38,12 +120,18 @@ const vl_kernels *vl_kernels_at(vl_simd_level level);
 /* Highest level this CPU supports, ignoring VECLITE_SIMD. */
 vl_simd_level vl_simd_cpu_level(void);
 const char *vl_simd_level_name(vl_simd_level level);
-/* Parse "scalar" / "avx2" / "avx512"; -1 if unknown. */
+/* Parse "scalar" / "avx2" / "avx512" / "avx512vnni"; -1 if unknown. */
 int vl_simd_parse_level(const char *s);
+/* Tests and benchmarks: make vl_kern() return this level from now on (if the
+ * CPU has it; returns 0, else -1). Storage views pick their table at open,
+ * so call this before opening them. Not for use while other threads search. */
+int vl_simd_force(vl_simd_level level);
 
-/* Per-level tables, defined in simd_scalar.c, simd_avx2.c, simd_avx512.c. */
+/* Per-level tables, defined in simd_scalar.c, simd_avx2.c, simd_avx512.c
+ * (both AVX-512 tables). */
 extern const vl_kernels vl_kernels_scalar;
 extern const vl_kernels vl_kernels_avx2;
 extern const vl_kernels vl_kernels_avx512;
+extern const vl_kernels vl_kernels_avx512vnni;
 
 #endif

@@ -1,7 +1,9 @@
 /* simd_avx2.c - AVX2+FMA kernels (compiled with -mavx2 -mfma; called only
  * when cpuid reports AVX2). */
 #include <immintrin.h>
+#include <string.h>
 
+#include "lvq_kern.h"
 #include "simd.h"
 
 static inline float hsum256(__m256 v)
@@ -78,6 +80,122 @@ static void dot_f32_batch(const float *q, const float *rows, size_t dim, size_t 
 	}
 }
 
+/* ---- float16 rows ------------------------------------------------------ */
+
+static inline __m256 ld_f16x8(const uint16_t *x)
+{
+	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)x));
+}
+
+/* The last n % 8 halves, zero-padded (no load past the row). */
+static inline __m256 ld_f16_tail(const uint16_t *x, size_t rem)
+{
+	uint16_t t[8] = { 0 };
+	memcpy(t, x, rem * 2);
+	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)t));
+}
+
+static float l2_f16(const float *q, const uint16_t *x, size_t n)
+{
+	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		__m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(q + i), ld_f16x8(x + i));
+		__m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(q + i + 8), ld_f16x8(x + i + 8));
+		s0 = _mm256_fmadd_ps(d0, d0, s0);
+		s1 = _mm256_fmadd_ps(d1, d1, s1);
+	}
+	for (; i + 8 <= n; i += 8) {
+		__m256 d = _mm256_sub_ps(_mm256_loadu_ps(q + i), ld_f16x8(x + i));
+		s0 = _mm256_fmadd_ps(d, d, s0);
+	}
+	if (i < n) {
+		__m256i m = _mm256_castps_si256(tail_mask(n - i));
+		__m256 d = _mm256_sub_ps(_mm256_maskload_ps(q + i, m), ld_f16_tail(x + i, n - i));
+		s0 = _mm256_fmadd_ps(d, d, s0);
+	}
+	return hsum256(_mm256_add_ps(s0, s1));
+}
+
+static float dot_f16(const float *q, const uint16_t *x, size_t n)
+{
+	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), ld_f16x8(x + i), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), ld_f16x8(x + i + 8), s1);
+	}
+	for (; i + 8 <= n; i += 8)
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), ld_f16x8(x + i), s0);
+	if (i < n) {
+		__m256i m = _mm256_castps_si256(tail_mask(n - i));
+		s0 = _mm256_fmadd_ps(_mm256_maskload_ps(q + i, m), ld_f16_tail(x + i, n - i), s0);
+	}
+	return hsum256(_mm256_add_ps(s0, s1));
+}
+
+static void l2_f16_batch(const float *q, const uint8_t *rows, size_t stride, size_t dim, size_t n,
+                         float *out)
+{
+	for (size_t r = 0; r < n; r++)
+		out[r] = l2_f16(q, (const uint16_t *)(const void *)(rows + r * stride), dim);
+}
+
+static void dot_f16_batch(const float *q, const uint8_t *rows, size_t stride, size_t dim,
+                          size_t n, float *out)
+{
+	for (size_t r = 0; r < n; r++)
+		out[r] = dot_f16(q, (const uint16_t *)(const void *)(rows + r * stride), dim);
+}
+
+/* ---- double precision (PCA) -------------------------------------------- */
+
+static inline double hsum256d(__m256d v)
+{
+	__m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+	return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+static double dot_f64(const double *a, const double *b, size_t n)
+{
+	__m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		s0 = _mm256_fmadd_pd(_mm256_loadu_pd(a + i), _mm256_loadu_pd(b + i), s0);
+		s1 = _mm256_fmadd_pd(_mm256_loadu_pd(a + i + 4), _mm256_loadu_pd(b + i + 4), s1);
+	}
+	double s = hsum256d(_mm256_add_pd(s0, s1));
+	for (; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+static void axpy_f64(double a, const double *x, double *y, size_t n)
+{
+	__m256d va = _mm256_set1_pd(a);
+	size_t i = 0;
+	for (; i + 4 <= n; i += 4)
+		_mm256_storeu_pd(y + i, _mm256_fmadd_pd(va, _mm256_loadu_pd(x + i), _mm256_loadu_pd(y + i)));
+	for (; i < n; i++)
+		y[i] += a * x[i];
+}
+
+static void rot_f64(double *x, double *y, size_t n, double c, double s)
+{
+	__m256d vc = _mm256_set1_pd(c), vs = _mm256_set1_pd(s);
+	size_t i = 0;
+	for (; i + 4 <= n; i += 4) {
+		__m256d xi = _mm256_loadu_pd(x + i), yi = _mm256_loadu_pd(y + i);
+		_mm256_storeu_pd(x + i, _mm256_fmadd_pd(vc, xi, _mm256_mul_pd(vs, yi)));
+		_mm256_storeu_pd(y + i, _mm256_fmsub_pd(vc, yi, _mm256_mul_pd(vs, xi)));
+	}
+	for (; i < n; i++) {
+		double xi = x[i], yi = y[i];
+		x[i] = c * xi + s * yi;
+		y[i] = c * yi - s * xi;
+	}
+}
+
 const vl_kernels vl_kernels_avx2 = {
 	.level = VL_SIMD_AVX2,
 	.name = "avx2",
@@ -85,4 +203,15 @@ const vl_kernels vl_kernels_avx2 = {
 	.dot_f32 = dot_f32,
 	.l2_f32_batch = l2_f32_batch,
 	.dot_f32_batch = dot_f32_batch,
+	.l2_f16 = l2_f16,
+	.dot_f16 = dot_f16,
+	.l2_f16_batch = l2_f16_batch,
+	.dot_f16_batch = dot_f16_batch,
+	.dot_u4s8 = vl_dot_u4s8_avx2,
+	.dot_u8s8x2 = vl_dot_u8s8x2_avx2,
+	.lvq_scan = vl_lvq_scan_avx2,
+	.lvq_gather = vl_lvq_gather_avx2,
+	.dot_f64 = dot_f64,
+	.axpy_f64 = axpy_f64,
+	.rot_f64 = rot_f64,
 };

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "qtest.h"
+#include "simd/simd.h"
 
 uint64_t qt_next(qt_rng *r)
 {
@@ -112,17 +113,39 @@ static int hit_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Float32 SIMD distances pick the nearest k + SLACK rows; those are re-ranked
+ * in double, so the answer is exact unless float rounding moved a row across
+ * a gap of SLACK places (it cannot at these magnitudes). */
+#define SLACK 32
+
+static double fast_dist(vl_metric m, const float *q, const float *x, uint32_t dim, double qq)
+{
+	const vl_kernels *k = vl_kern();
+	if (m == VL_METRIC_L2)
+		return k->l2_f32(q, x, dim);
+	double dot = k->dot_f32(q, x, dim);
+	if (m == VL_METRIC_IP)
+		return -dot;
+	double xx = k->dot_f32(x, x, dim);
+	return qq > 0 && xx > 0 ? 1.0 - dot / sqrt(qq * xx) : 1.0;
+}
+
 void qt_exact_topk(vl_metric m, const float *q, const float *rows, size_t n, uint32_t dim,
                    uint32_t k, uint32_t *ids, double *kth)
 {
 	qt_hit *h = malloc(n * sizeof *h);
 	if (!h)
 		abort();
+	double qq = vl_kern()->dot_f32(q, q, dim);
 	for (size_t i = 0; i < n; i++) {
-		h[i].d = qt_exact_dist(m, q, rows + i * dim, dim);
+		h[i].d = fast_dist(m, q, rows + i * dim, dim, qq);
 		h[i].id = (uint32_t)i;
 	}
 	qsort(h, n, sizeof *h, hit_cmp);
+	size_t top = k + SLACK < n ? k + SLACK : n;
+	for (size_t i = 0; i < top; i++)
+		h[i].d = qt_exact_dist(m, q, rows + (size_t)h[i].id * dim, dim);
+	qsort(h, top, sizeof *h, hit_cmp);
 	for (uint32_t i = 0; i < k && i < n; i++)
 		ids[i] = h[i].id;
 	*kth = h[(k < n ? k : n) - 1].d;
