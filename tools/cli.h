@@ -104,5 +104,6 @@ int cmd_compact(int argc, char **argv);
 int cmd_advise(int argc, char **argv);
 int cmd_reindex(int argc, char **argv);
 int cmd_import_rdb(int argc, char **argv);
+int cmd_import_faiss(int argc, char **argv);
 
 #endif

@@ -33,6 +33,7 @@ static const command commands[] = {
 	{ "verify", cmd_verify, "recompute every checksum and cross-check the store" },
 	{ "advise", cmd_advise, "recommend a storage type: from the dim, or measured on your vectors" },
 	{ "import-rdb", cmd_import_rdb, "import vectors from a Redis dump file (RDB), or --inspect it" },
+	{ "import-faiss", cmd_import_faiss, "import a FAISS index file, or --inspect it" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
