@@ -272,10 +272,16 @@ static int search_segment(query *qr, scratch *sc, uint32_t si)
 	if (!exact) {
 		vl_diag d;
 		vl_diag_clear(&d);
+		/* no filter and no dead row in the segment: let the index skip the
+		 * per-candidate test altogether */
+		int any_dead = 0;
+		for (uint32_t c = 0; c < acc.nchunks && !any_dead; c++)
+			any_dead = acc.chunks[c] != NULL;
 		vl_index_query iq = {
 			.query = qr->q, .qbuf = sc->qbuf, .k = qr->k,
 			.params = { qr->o->params, qr->o->nparams },
-			.accept = { accept_row, &acc, sel }, .src = si, .distance_evals = &qr->evals,
+			.accept = { (fs || any_dead) ? accept_row : NULL, &acc, sel }, .src = si,
+			.distance_evals = &qr->evals,
 		};
 		if ((rc = sm->iops->search(sm->istate, &iq, &sc->seg, &d))) {
 			vl_fseg_free(fs);

@@ -1,14 +1,14 @@
 #!/bin/sh
 # quickstart.sh - veclite end to end on a generated example (run by `make quickstart`).
 #
-# 20,000 clustered, normalized 768-d vectors (stand-ins for text embeddings)
+# 10,000 clustered, normalized 768-d vectors (stand-ins for text embeddings)
 # go into a new store with one bulk load; then searches, the store's
 # description, a cold-start search in a fresh process, and a full verify.
 set -eu
 V=${VECLITE:-build/veclite}
 GEN=${GEN_SYNTH:-build/bench/gen_synth}
 OUT=${1:-build/quickstart}
-N=${QUICKSTART_ROWS:-20000}
+N=${QUICKSTART_ROWS:-10000}
 
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -127,9 +127,12 @@ typedef struct vl_index_ops {
 
 const vl_index_ops *vl_index_find(const char *name);
 const vl_index_ops *vl_index_by_id(int id);
-/* The index kind used when a collection names none. */
+/* The index kind used when a collection names none: vamana. */
 const char *vl_index_default(uint32_t dim);
 
 extern const vl_index_ops vl_index_flat;
+extern const vl_index_ops vl_index_vamana;
+extern const vl_index_ops vl_index_hnsw;
+extern const vl_index_ops vl_index_ivf;
 
 #endif

@@ -5,12 +5,13 @@
 #include <string.h>
 
 #include "index.h"
-#include "vamana.h"
 
 /* Adding an index kind: implement vl_index_ops in index/<kind>.c, list it here. */
 static const vl_index_ops *const registry[] = {
 	&vl_index_flat,
 	&vl_index_vamana,
+	&vl_index_hnsw,
+	&vl_index_ivf,
 };
 
 #define NKINDS (sizeof registry / sizeof registry[0])
@@ -34,7 +35,7 @@ const vl_index_ops *vl_index_by_id(int id)
 const char *vl_index_default(uint32_t dim)
 {
 	(void)dim;
-	return "flat";
+	return "vamana";
 }
 
 const char *vl_param_get(const vl_params *p, const char *name)

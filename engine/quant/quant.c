@@ -1,6 +1,7 @@
 /* quant.c - the registry of storage types. */
 #include <string.h>
 
+#include "advise.h"
 #include "quant.h"
 
 /* Adding a storage type: implement vl_quant_ops in its own file and list it here. */
@@ -37,8 +38,12 @@ const vl_quant_ops *vl_quant_by_id(int id)
 /* Uncompressed unless asked: exact results and no training step (Redis'
  * vector indexes default to no compression too). `veclite advise` (advise.c)
  * recommends a compressed type from the dim or from measurements. */
+/* What `veclite advise --priority balanced` recommends for the dim (LVQ
+ * below 1024 dims, LeanVec from 1024: RedisVL's rules, section 9). */
 const char *vl_quant_default(uint32_t dim)
 {
-	(void)dim;
-	return "float32";
+	vl_advice a;
+	vl_advise_rules(dim, VL_ADVISE_BALANCED, &a);
+	const vl_quant_ops *q = vl_quant_find(a.storage);
+	return q ? q->name : "float32";
 }

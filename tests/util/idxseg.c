@@ -111,8 +111,11 @@ int ix_seg_make(ix_seg *s, const vl_index_ops *io, const float *vecs, uint64_t n
 	const vl_quant_ops *qo = vl_quant_find(o->storage ? o->storage : "float32");
 	if (!qo)
 		return vl_diag_set(d, VL_EUNSUPPORTED, VL_NO_OFFSET, "storage %s absent", o->storage);
-	snprintf(s->path, sizeof s->path, "/tmp/ixseg-%d-%u.vseg", (int)getpid(),
-	         atomic_fetch_add(&counter, 1));
+	if (o->path)
+		snprintf(s->path, sizeof s->path, "%s", o->path);
+	else
+		snprintf(s->path, sizeof s->path, "/tmp/ixseg-%d-%u.vseg", (int)getpid(),
+		         atomic_fetch_add(&counter, 1));
 	unlink(s->path);
 	vl_segw w;
 	int rc = vl_segw_create(&w, s->path, d);

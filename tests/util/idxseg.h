@@ -13,6 +13,8 @@
 
 #include "index/index.h"
 
+/* The index state keeps a pointer to q: an ix_seg must not be copied or
+ * moved while open. */
 typedef struct ix_seg {
 	char path[256];
 	uint8_t *base;             /* the finished file, mapped read-only */
@@ -46,6 +48,7 @@ typedef struct ix_opts {
 	const uint64_t *src_rows;
 	size_t nsrc;
 	int keep_file;             /* leave the file on disk after ix_seg_free */
+	const char *path;          /* where to write (NULL: a fresh name under /tmp) */
 } ix_opts;
 
 /* Write, build, finish, map and open. VL_OK or an error with detail in d

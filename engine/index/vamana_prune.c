@@ -1,0 +1,160 @@
+/*
+ * vamana_prune.c - RobustPrune (DiskANN) and list repair for graph
+ * construction: choose at most R out-neighbours of a node among candidates
+ * so that every dropped candidate is "covered" by a chosen one.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simd/simd.h"
+#include "vamana.h"
+
+/*
+ * Does p* (at distance dstar from candidate c) occlude c (at distance dp from
+ * p) at slack a? Distances are the metric's (l2: squared, ip: -<x,y>,
+ * cosine: 1 - cos). For l2 the rule is a * d(p*,c) <= d(p,c) with a >= 1;
+ * for ip and cosine it is applied to similarities s (s = -d, s = 1 - d) as
+ * a * s(p*,c) >= s(p,c) with a <= 1, so in both cases a slack away from 1
+ * prunes less and keeps longer edges (SVS's convention; alpha 0.95).
+ */
+static inline int occludes(vl_metric m, double a, float dstar, float dp)
+{
+	switch (m) {
+	case VL_METRIC_IP:
+		return a * (double)-dstar >= (double)-dp;
+	case VL_METRIC_COSINE:
+		return a * (1.0 - (double)dstar) >= 1.0 - (double)dp;
+	default:
+		return a * (double)dstar <= (double)dp;
+	}
+}
+
+/*
+ * RobustPrune with progressive slack (DiskANN's occlude_list): a first sweep
+ * at slack 1, then, if the row is not full, a sweep at the configured alpha
+ * over the candidates left. pool[0..np) is sorted by distance to p and does
+ * not contain p. Writes up to R ids to out; returns how many.
+ */
+/*
+ * Below this many candidates left to test against a newly chosen neighbour,
+ * RobustPrune compares float32 originals (both distances) instead of
+ * preparing the neighbour as a query for the compressed codes: a
+ * preparation costs as much as ~25 float32 distances at 784-d (LVQ, 2026),
+ * and the late choices of a prune have few candidates left. Fashion-MNIST
+ * 20K: 16% less build time (8.2 -> 6.9 CPU-s), recall unchanged.
+ */
+#define PRUNE_EXACT_BELOW 16
+
+static size_t small_m(const vam_work *w)
+{
+	return w->q->ops->id == VL_STORAGE_FLOAT32 ? 0 : PRUNE_EXACT_BELOW;
+}
+
+/* Distance between two originals in the metric's convention. */
+static float exact(const vam_work *w, uint32_t a, uint32_t b)
+{
+	const vl_kernels *k = vl_kern();
+	const float *x = vam_vec(w, a), *y = vam_vec(w, b);
+	switch (w->metric) {
+	case VL_METRIC_IP:
+		return -k->dot_f32(x, y, w->dim);
+	case VL_METRIC_COSINE: {
+		float na = w->q->norms ? w->q->norms[a] : 1, nb = w->q->norms ? w->q->norms[b] : 1;
+		return na > 0 && nb > 0 ? 1.0f - k->dot_f32(x, y, w->dim) / (na * nb) : 1.0f;
+	}
+	default:
+		return k->l2_f32(x, y, w->dim);
+	}
+}
+
+uint32_t vam_robust_prune(vam_work *w, vam_tls *t, uint32_t p, size_t np, double alpha,
+                             uint32_t *out)
+{
+	double lv[2] = { 1.0, alpha };
+	unsigned nl = alpha == 1.0 ? 1 : 2;
+	uint8_t lenient = (uint8_t)(2u << (nl - 1));
+	vam_cand *pool = t->pool;
+	uint8_t *fl = t->flags;
+	uint32_t sel = 0;
+	memset(fl, 0, np);
+	for (unsigned l = 0; l < nl; l++) {
+		uint8_t occ = (uint8_t)(2u << l);
+		for (size_t i = 0; i < np && sel < w->R; i++) {
+			if (fl[i] & (1 | occ))
+				continue;
+			fl[i] |= 1;
+			out[sel++] = pool[i].id;
+			if (sel == w->R)
+				break;
+			size_t m = 0;
+			for (size_t j = 0; j < np; j++)
+				if (!(fl[j] & (1 | lenient))) {
+					t->ids[m] = pool[j].id;
+					t->idx[m++] = (uint32_t)j;
+				}
+			if (!m)
+				break;
+			if (m <= small_m(w)) {
+				/* a few candidates left: compare in float32 on the
+				 * originals (both sides) rather than pay a query preparation */
+				for (size_t k = 0; k < m; k++) {
+					size_t j = t->idx[k];
+					float ds = exact(w, pool[i].id, pool[j].id), dp = exact(w, p, pool[j].id);
+					for (unsigned l2 = 0; l2 < nl; l2++)
+						if (occludes(w->metric, lv[l2], ds, dp))
+							fl[j] |= (uint8_t)(2u << l2);
+				}
+				continue;
+			}
+			vam_prepare(w, t, pool[i].id);
+			w->q->ops->dist_rows(w->q, t->s->qbuf, t->ids, m, t->dists);
+			for (size_t k = 0; k < m; k++) {
+				size_t j = t->idx[k];
+				for (unsigned l2 = 0; l2 < nl; l2++)
+					if (occludes(w->metric, lv[l2], t->dists[k], pool[j].dist))
+						fl[j] |= (uint8_t)(2u << l2);
+			}
+		}
+	}
+	return sel;
+}
+
+/* Sort the pool, drop duplicates and p itself, cap at maxc. A node may
+ * appear twice (expanded and a current neighbour) with distances from two
+ * kernels, so duplicates are found with the visited tags, not by adjacency. */
+size_t vam_tidy_pool(vam_work *w, vam_tls *t, size_t np, uint32_t p)
+{
+	qsort(t->pool, np, sizeof *t->pool, vam_cmp_cand);
+	vam_scratch_epoch(t->s);
+	uint16_t *tags = t->s->tags, ep = t->s->epoch;
+	size_t m = 0;
+	for (size_t i = 0; i < np && m < w->p.maxc; i++) {
+		uint32_t id = t->pool[i].id;
+		if (id == p || tags[id] == ep)
+			continue;
+		tags[id] = ep;
+		t->pool[m++] = t->pool[i];
+	}
+	return m;
+}
+
+int vam_repair_node(vam_work *w, unsigned tid, uint32_t p, const uint32_t *list, size_t cnt,
+                    double alpha)
+{
+	vam_tls *t = &w->tls[tid];
+	if (vam_tls_reserve(t, cnt + 1))
+		return VL_ENOMEM;
+	vam_prepare(w, t, p);
+	w->q->ops->dist_rows(w->q, t->s->qbuf, list, cnt, t->dists);
+	for (size_t i = 0; i < cnt; i++) {
+		t->pool[i].id = list[i];
+		t->pool[i].dist = t->dists[i];
+	}
+	size_t np = vam_tidy_pool(w, t, cnt, p);
+	uint32_t out[VAM_MAX_R];
+	uint32_t k = vam_robust_prune(w, t, p, np, alpha, out);
+	vam_set_row(w, p, out, k);
+	return VL_OK;
+}
+
