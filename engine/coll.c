@@ -94,9 +94,12 @@ static int make_schema(const vl_store *st, const vl_schema *in, vl_schema_rec *s
 	s->fields = calloc(in->nfields + 1, sizeof *s->fields);
 	if (!s->params || !s->fields)
 		goto oom;
-	/* defaults first: a user value later in the list wins (vl_param_get) */
+	/* the index kind's defaults, minus the names the user sets, then the
+	 * user's values: every name once, so `info` lists what is in force */
 	for (size_t i = 0; i < ndefs + in->nparams; i++) {
 		const char *kv = i < ndefs ? defs[i] : in->params[i - ndefs];
+		if (i < ndefs && vl_params_has_name(in->params, in->nparams, kv))
+			continue;
 		if (!(s->params[s->nparams++] = strdup(kv)))
 			goto oom;
 	}

@@ -352,9 +352,12 @@ static int reindex_schema(vl_collection *c, const vl_schema_rec *old, const vl_s
 			if (strncmp(old->params[i], keep[k], strlen(keep[k])) == 0 &&
 			    !(out->params[out->nparams++] = strdup(old->params[i])))
 				goto oom;
-	for (size_t i = 0; i < ndefs + ch->nparams; i++)
+	for (size_t i = 0; i < ndefs + ch->nparams; i++) {
+		if (i < ndefs && vl_params_has_name(ch->params, ch->nparams, defs[i]))
+			continue;
 		if (!(out->params[out->nparams++] = strdup(i < ndefs ? defs[i] : ch->params[i - ndefs])))
 			goto oom;
+	}
 	return VL_OK;
 oom:
 	vl_schema_rec_free(out);

@@ -36,6 +36,8 @@ typedef struct vl_params {
 /* Look up NAME in a parameter list; returns the VALUE text or NULL. The last
  * occurrence wins. */
 const char *vl_param_get(const vl_params *p, const char *name);
+/* Does the list kv[0..n) set the NAME of "NAME=VALUE" `kv`? */
+int vl_params_has_name(const char *const *kv, size_t n, const char *name_value);
 /* Typed lookups: VL_OK (default used when absent) or VL_EINVAL with detail. */
 int vl_param_u64(const vl_params *p, const char *name, uint64_t def, uint64_t min, uint64_t max,
                  uint64_t *out, vl_diag *d);

@@ -50,6 +50,16 @@ const char *vl_param_get(const vl_params *p, const char *name)
 	return found;
 }
 
+int vl_params_has_name(const char *const *kv, size_t n, const char *name_value)
+{
+	const char *eq = strchr(name_value, '=');
+	size_t nl = eq ? (size_t)(eq - name_value) : strlen(name_value);
+	for (size_t i = 0; i < n; i++)
+		if (kv[i] && strncmp(kv[i], name_value, nl) == 0 && kv[i][nl] == '=')
+			return 1;
+	return 0;
+}
+
 int vl_param_u64(const vl_params *p, const char *name, uint64_t def, uint64_t min, uint64_t max,
                  uint64_t *out, vl_diag *d)
 {
