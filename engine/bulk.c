@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "index/hnsw.h"
 #include "io/segwriter.h"
 #include "maint.h"
 #include "segbuild.h"
@@ -41,6 +42,8 @@ struct vl_bulk {
 	int io_error;
 	int installed;             /* a segment file was installed into seg/ */
 	uint32_t installed_seg;
+	int has_graph;             /* vl_bulk_adopt_graph: write graph, do not build */
+	vl_hnsw_graph graph;
 };
 
 static atomic_uint bulk_seq;
@@ -88,26 +91,6 @@ int vl_bulk_spill(vl_bulk *b, uint64_t rid, const float *vec)
 	b->wlen += row;
 	b->rids[b->n++] = rid;
 	return VL_OK;
-}
-
-uint64_t vl_bulk_spilled(const vl_bulk *b)
-{
-	return b->n;
-}
-
-void vl_bulk_unspill(vl_bulk *b, uint64_t n)
-{
-	/* a failed vl_bulk_add call: forget its rows */
-	size_t row = (size_t)b->dim * 4;
-	if (n >= b->flushed) {
-		b->wlen = (size_t)(n - b->flushed) * row;
-	} else {
-		b->wlen = 0;
-		b->flushed = n;
-		if (ftruncate(b->fd, (off_t)(n * row)) != 0)
-			b->io_error = 1;
-	}
-	b->n = n;
 }
 
 static void bulk_free(vl_bulk *b)
@@ -178,6 +161,7 @@ typedef struct spillsrc {
 	uint32_t coll;
 	MDB_txn *txn;
 	MDB_dbi rows;
+	size_t dropped;            /* bytes at the map's start given back (MADV_DONTNEED) */
 } spillsrc;
 
 static int spill_next(void *ud, uint64_t *rid, const float **vec, const uint8_t **rec,
@@ -195,6 +179,14 @@ static int spill_next(void *ud, uint64_t *rid, const float **vec, const uint8_t 
 			return vl_diag_set(d, VL_EIO, VL_NO_OFFSET, "LMDB: %s", mdb_strerror(rc));
 		*rid = s->b->rids[i];
 		*vec = s->base + i * s->b->dim;
+		/* Rows are read once, in order: release the pages behind the
+		 * cursor in 64 MiB steps, so the process's RSS does not grow by
+		 * the whole spill file (the data stays in the page cache). */
+		const size_t at = (size_t)(i * s->b->dim * 4) & ~(size_t)((64u << 20) - 1);
+		if (at > s->dropped) {
+			madvise((uint8_t *)(uintptr_t)s->base + s->dropped, at - s->dropped, MADV_DONTNEED);
+			s->dropped = at;
+		}
 		*rec = v.mv_data;
 		*rec_len = v.mv_size;
 		return 1;
@@ -212,11 +204,11 @@ static int bulk_install(vl_bulk *b, vl_tcoll *tc)
 		return vl_fail_errno(st, errno, "mmap", b->rel);
 	madvise(map, len, MADV_SEQUENTIAL);
 	uint64_t live = 0;
-	spillsrc src = { b, map, 0, tc->id, b->t->txn, st->e->db.rows };
+	spillsrc src = { b, map, 0, tc->id, b->t->txn, st->e->db.rows, 0 };
 	vl_segbuild sb = {
 		.st = st, .coll_id = tc->id, .seg_id = tc->cs.next_seg, .schema = &tc->schema,
 		.threads = b->o.threads, .seed = b->o.seed, .progress = b->o.progress,
-		.progress_ud = b->o.progress_ud,
+		.progress_ud = b->o.progress_ud, .prebuilt = b->has_graph ? &b->graph : NULL,
 	};
 	if ((rc = vl_read_train(st, b->t->txn, tc->id, &sb.qstate, &sb.qstate_len)))
 		goto out;
@@ -228,6 +220,13 @@ static int bulk_install(vl_bulk *b, vl_tcoll *tc)
 	}
 	if (live == 0)
 		goto out;
+	if (b->has_graph && live != b->n) {
+		rc = vl_fail(st, VL_EINVAL,
+		             "HNSW graph: %llu of the load's %llu rows were replaced later in the same "
+		             "load (repeated keys), so node i would not be the i-th row",
+		             (unsigned long long)(b->n - live), (unsigned long long)b->n);
+		goto out;
+	}
 	vl_segsrc ss = { spill_next, &src, live };
 	vl_diag d;
 	vl_diag_clear(&d);
@@ -265,6 +264,11 @@ int vl_bulk_commit(vl_bulk *b)
 	int rc = vl_txn_coll(b->t, b->c, &tc);
 	if (rc == VL_OK && b->t->broken)
 		rc = vl_fail(st, VL_ETXN, "the bulk load failed earlier");
+	if (rc == VL_OK && b->has_graph && b->graph.nodes != b->n)
+		rc = vl_fail(st, VL_EINVAL,
+		             "HNSW graph: %llu nodes but the load added %llu rows (node i must be the "
+		             "i-th row added)", (unsigned long long)b->graph.nodes,
+		             (unsigned long long)b->n);
 	if (rc == VL_OK && b->wlen)
 		rc = spill_flush(b);
 	if (rc == VL_OK && b->n)
@@ -288,6 +292,49 @@ int vl_bulk_commit(vl_bulk *b)
 	vl_maint_unlock(b->mk);
 	bulk_free(b);
 	return rc;
+}
+
+int vl_bulk_adopt_graph(vl_bulk *b, const vl_hnsw_graph *g)
+{
+	if (!b || !g)
+		return VL_EINVAL;
+	const vl_store *st = b->c->st;
+	vl_clear_err(st);
+	if (g->size < sizeof *g || !g->level || !g->neighbors)
+		return vl_fail(st, VL_EINVAL, "HNSW graph: size, level or neighbors not set");
+	if (b->has_graph)
+		return vl_fail(st, VL_EINVAL, "the bulk load already has a graph");
+	vl_tcoll *tc;
+	int rc = vl_txn_coll(b->t, b->c, &tc);
+	if (rc)
+		return rc;
+	if (tc->schema.index != VL_INDEX_HNSW) {
+		const vl_index_ops *io = vl_index_by_id(tc->schema.index);
+		return vl_fail(st, VL_EINVAL,
+		               "collection '%s' uses the %s index: an HNSW graph needs the hnsw index",
+		               b->c->name, io ? io->name : "unknown");
+	}
+	vl_params p = vl_schema_params(&tc->schema);
+	hnsw_params hp;
+	vl_diag d;
+	vl_diag_clear(&d);
+	if ((rc = hnsw_parse_params(&p, &hp, &d)))
+		return vl_fail_diag(st, &d);
+	if (hp.M != g->M)
+		return vl_fail(st, VL_EINVAL, "HNSW graph: M=%u but collection '%s' has M=%u", g->M,
+		               b->c->name, hp.M);
+	if (g->max_level > HNSW_MAX_LEVEL)
+		return vl_fail(st, VL_EINVAL, "HNSW graph: max_level %u is above %u", g->max_level,
+		               HNSW_MAX_LEVEL);
+	if (g->nodes && g->entry >= g->nodes)
+		return vl_fail(st, VL_EINVAL, "HNSW graph: entry node %u is outside 0..%llu", g->entry,
+		               (unsigned long long)(g->nodes - 1));
+	if (g->nodes >= UINT32_MAX)
+		return vl_fail(st, VL_ELIMIT, "HNSW graph: at most 2^32-2 nodes per segment");
+	b->graph = *g;
+	b->graph.size = sizeof b->graph;
+	b->has_graph = 1;
+	return VL_OK;
 }
 
 void vl_bulk_abort(vl_bulk *b)

@@ -226,33 +226,25 @@ out:
 	return rc;
 }
 
-/* Run fn inside a nested LMDB transaction so a failure undoes only this call. */
-static int nested(vl_txn *t, vl_tcoll *tc, int (*fn)(vl_txn *, vl_tcoll *, const void *), const void *arg)
+/*
+ * A call either applies all its rows or none (VL_EDIM, VL_ENAN, VL_EKEY,
+ * VL_ESCHEMA...): every row is validated before the first write. A failure
+ * while writing (LMDB full, I/O error, out of memory) marks the transaction
+ * broken: it can only be aborted. No nested LMDB transactions: they cannot
+ * spill dirty pages, which caps a transaction at ~512 MiB of changes
+ * (MDB_TXN_FULL); a top-level transaction spills and has no such cap.
+ */
+static int apply(vl_txn *t, vl_tcoll *tc, int (*check)(vl_txn *, vl_tcoll *, const void *),
+                 int (*write)(vl_txn *, vl_tcoll *, const void *), const void *arg)
 {
 	if (t->broken)
 		return vl_fail(t->st, VL_ETXN, "the transaction failed earlier; abort it");
-	MDB_txn *parent = t->txn, *child;
-	int rc = mdb_txn_begin(t->st->e->env, parent, 0, &child);
+	int rc = check(t, tc, arg);
 	if (rc)
-		return vl_fail_mdb(t->st, rc, "beginning nested transaction");
-	vl_cstate saved = tc->cs;
-	uint64_t spilled = t->bulk ? vl_bulk_spilled(t->bulk) : 0;
-	t->txn = child;
-	rc = fn(t, tc, arg);
-	t->txn = parent;
-	if (rc == VL_OK && (rc = mdb_txn_commit(child)))
-		rc = vl_fail_mdb(t->st, rc, "committing nested transaction");
-	else if (rc)
-		mdb_txn_abort(child);
-	if (rc) {
-		tc->cs = saved;
-		if (t->bulk)
-			vl_bulk_unspill(t->bulk, spilled);
-		if (rc == VL_EMAPFULL || rc == VL_EIO || rc == VL_ENOSPC)
-			t->broken = 1;
-	} else {
-		tc->dirty = 1;
-	}
+		return rc;
+	tc->dirty = 1;
+	if ((rc = write(t, tc, arg)))
+		t->broken = 1;
 	return rc;
 }
 
@@ -261,19 +253,39 @@ typedef struct upsert_arg {
 	size_t n;
 } upsert_arg;
 
-static int upsert_all(vl_txn *t, vl_tcoll *tc, const void *arg)
+static int with_vals(vl_txn *t, const upsert_arg *a, vl_rowval **vals)
 {
-	const upsert_arg *a = arg;
 	size_t maxv = 0;
 	for (size_t i = 0; i < a->n; i++)
 		if (a->rows[i].nvalues > maxv)
 			maxv = a->rows[i].nvalues;
 	if (maxv > VL_FIELDS_MAX)
 		return vl_fail(t->st, VL_ELIMIT, "a row has more than %u values", VL_FIELDS_MAX);
-	vl_rowval *vals = malloc((maxv ? maxv : 1) * sizeof *vals);
-	if (!vals)
+	if (!(*vals = malloc((maxv ? maxv : 1) * sizeof **vals)))
 		return vl_fail(t->st, VL_ENOMEM, "out of memory");
-	int rc = VL_OK;
+	return VL_OK;
+}
+
+static int upsert_check(vl_txn *t, vl_tcoll *tc, const void *arg)
+{
+	const upsert_arg *a = arg;
+	vl_rowval *vals = NULL;
+	int rc = with_vals(t, a, &vals);
+	for (size_t i = 0; i < a->n && rc == VL_OK; i++) {
+		const vl_row *r = &a->rows[i];
+		char desc[200];
+		if ((rc = check_row(t, tc, r, i, desc, sizeof desc)) == VL_OK)
+			rc = vl_values_to_row(t->st, &tc->schema, r->values, r->nvalues, vals, desc);
+	}
+	free(vals);
+	return rc;
+}
+
+static int upsert_write(vl_txn *t, vl_tcoll *tc, const void *arg)
+{
+	const upsert_arg *a = arg;
+	vl_rowval *vals = NULL;
+	int rc = with_vals(t, a, &vals);
 	for (size_t i = 0; i < a->n && rc == VL_OK; i++)
 		rc = upsert_one(t, tc, &a->rows[i], i, vals);
 	free(vals);
@@ -290,7 +302,7 @@ int vl_upsert(vl_txn *t, vl_collection *c, const vl_row *rows, size_t n)
 	if (rc)
 		return rc;
 	upsert_arg a = { rows, n };
-	return nested(t, tc, upsert_all, &a);
+	return apply(t, tc, upsert_check, upsert_write, &a);
 }
 
 typedef struct delete_arg {
@@ -299,13 +311,20 @@ typedef struct delete_arg {
 	size_t n, deleted;
 } delete_arg;
 
-static int delete_all(vl_txn *t, vl_tcoll *tc, const void *arg)
+static int delete_check(vl_txn *t, vl_tcoll *tc, const void *arg)
+{
+	const delete_arg *a = arg;
+	for (size_t i = 0; i < a->n; i++)
+		if (!a->keys[i] || !a->lens[i] || a->lens[i] > VL_KEY_MAX)
+			return vl_fail(t->st, VL_EKEY, "key %zu is empty or longer than %u bytes", i, VL_KEY_MAX);
+	return VL_OK;
+}
+
+static int delete_write(vl_txn *t, vl_tcoll *tc, const void *arg)
 {
 	delete_arg *a = (delete_arg *)(uintptr_t)arg;
 	a->deleted = 0;
 	for (size_t i = 0; i < a->n; i++) {
-		if (!a->keys[i] || !a->lens[i] || a->lens[i] > VL_KEY_MAX)
-			return vl_fail(t->st, VL_EKEY, "key %zu is empty or longer than %u bytes", i, VL_KEY_MAX);
 		uint64_t rid;
 		int rc = key_rid(t, tc, a->keys[i], a->lens[i], &rid);
 		if (rc)
@@ -333,7 +352,7 @@ int vl_delete(vl_txn *t, vl_collection *c, const void *const *keys, const size_t
 	if (rc)
 		return rc;
 	delete_arg a = { keys, key_lens, n, 0 };
-	rc = nested(t, tc, delete_all, &a);
+	rc = apply(t, tc, delete_check, delete_write, &a);
 	if (deleted)
 		*deleted = rc ? 0 : a.deleted;
 	return rc;

@@ -38,8 +38,6 @@ int vl_txn_flush_counters(vl_txn *t);
 
 /* bulk.c */
 int vl_bulk_spill(struct vl_bulk *b, uint64_t rid, const float *vec);
-uint64_t vl_bulk_spilled(const struct vl_bulk *b);
-void vl_bulk_unspill(struct vl_bulk *b, uint64_t n);
 
 /* flush.c: count a failed automatic flush (best effort). */
 void vl_note_flush_failure(vl_collection *c);

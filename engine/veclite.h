@@ -264,10 +264,12 @@ typedef struct vl_record {
 int vl_txn_begin(vl_store *st, vl_txn **out);
 
 /*
- * Insert or replace rows by key (all borrowed). Either every row is applied
- * or, on error, none of this call's rows are (the txn stays usable).
- * Errors: VL_EDIM, VL_ENAN, VL_EKEY, VL_ESCHEMA (unknown field, value not of
- * the field's type); vl_errmsg names the row index and key.
+ * Insert or replace rows by key (all borrowed). Every row is validated before
+ * any is written: an invalid one (VL_EDIM, VL_ENAN, VL_EKEY, VL_ESCHEMA for an
+ * unknown field or a value not of the field's type; vl_errmsg names the row
+ * index and key) fails the call with none of its rows applied, and the txn
+ * stays usable. A failure while writing (VL_EMAPFULL, VL_EIO, VL_ENOMEM)
+ * leaves the txn broken: abort it (commit fails with VL_ETXN).
  */
 int vl_upsert(vl_txn *txn, vl_collection *c, const vl_row *rows, size_t n);
 
@@ -403,6 +405,89 @@ int vl_bulk_add(vl_bulk *b, const vl_row *rows, size_t n);
 /* Builds the segment(s) and commits; frees b whether or not it succeeds. */
 int vl_bulk_commit(vl_bulk *b);
 void vl_bulk_abort(vl_bulk *b);
+
+/* ------------------------------------------------------------------ */
+/* HNSW graphs: adopt one in a bulk load, read one back                 */
+/* ------------------------------------------------------------------ */
+/*
+ * A ready-made HNSW graph (e.g. a FAISS IndexHNSWFlat's) over the rows of a
+ * bulk load. Node i is the i-th row added with vl_bulk_add() (rows of
+ * successful calls, in order). Level 0 holds up to 2*M neighbours per node,
+ * levels 1..max_level up to M. Neighbour ids are node numbers.
+ */
+typedef struct vl_hnsw_graph {
+	uint32_t size;            /* sizeof(vl_hnsw_graph) */
+	uint32_t M;               /* must equal the collection's M */
+	uint64_t nodes;           /* must equal the rows the load commits */
+	uint32_t entry;           /* entry node; its level must be max_level */
+	uint32_t max_level;       /* top level, 0..48 */
+	uint32_t ef_construction; /* recorded in the segment (informative); 0 = the collection's */
+	uint32_t reserved;        /* 0 */
+	/* Level of node (0 = level 0 only, at most max_level), or a negative
+	 * VL_E* code to fail the commit. May be called several times per node. */
+	int (*level)(void *ud, uint64_t node);
+	/* Neighbours of node on level (<= its level): writes min(count, cap) ids
+	 * into out and returns count (a count above cap fails the commit), or a
+	 * negative VL_E* code. Called once per (node, level): level 0 of every
+	 * node in node order, then the upper levels node by node. */
+	int (*neighbors)(void *ud, uint64_t node, uint32_t level, uint32_t *out, uint32_t cap);
+	void *ud;                 /* passed to the callbacks */
+} vl_hnsw_graph;
+#define VL_HNSW_GRAPH_INIT { sizeof(vl_hnsw_graph), 0, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+
+/*
+ * Make the load's segment use graph g (the struct is copied; g->ud and the
+ * callbacks are borrowed until vl_bulk_commit() or vl_bulk_abort() returns)
+ * instead of building its index: nothing is rebuilt. The collection must use
+ * the hnsw index kind with M = g->M (else VL_EINVAL, the load stays usable).
+ * At most one graph per load; call any time before vl_bulk_commit().
+ *
+ * vl_bulk_commit() then fails with VL_EINVAL (and commits nothing) when the
+ * graph does not fit the load: its node count differs from the rows the load
+ * commits (a key repeated in the load keeps only its last row, so node i
+ * would no longer be row i), a neighbour id is out of range, a node links
+ * to itself or twice to one node, a degree exceeds its cap, an upper-level
+ * neighbour is not on that level, a level exceeds max_level, or the entry
+ * node is not on the top level. vl_errmsg() names the node and level.
+ */
+int vl_bulk_adopt_graph(vl_bulk *b, const vl_hnsw_graph *g);
+
+/* A read snapshot of a graph index, walked in segment row order. */
+typedef struct vl_graph vl_graph;
+
+typedef struct vl_graph_info {
+	uint32_t size;            /* sizeof(vl_graph_info), set by the caller */
+	uint32_t M;               /* neighbour cap on levels >= 1 */
+	uint32_t M0;              /* neighbour cap on level 0 */
+	uint32_t entry;           /* entry node (when nodes > 0) */
+	uint32_t max_level;       /* level of the entry node */
+	uint32_t ef_construction; /* as built */
+	uint32_t ef_runtime;      /* default EF_RUNTIME of searches */
+	uint32_t reserved;
+	uint64_t nodes;           /* rows; node i is the collection's i-th row in
+	                             segment order */
+} vl_graph_info;
+#define VL_GRAPH_INFO_INIT { sizeof(vl_graph_info), 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/*
+ * Open the graph of an hnsw collection, for export. The collection must be
+ * exactly one segment with an empty write buffer and no deleted rows (else
+ * VL_EINVAL: run vl_flush() and vl_compact() first), or empty (0 nodes).
+ * Other index kinds: VL_EUNSUPPORTED. *out holds a read snapshot until
+ * vl_graph_close(); info (may be NULL; caller-owned, info->size set) gets
+ * the graph's shape.
+ */
+int vl_graph_open(vl_collection *c, vl_graph **out, vl_graph_info *info);
+/* Level of node (0 = level 0 only). VL_EINVAL when node >= nodes. An empty
+ * collection has 0 nodes and M = M0 = 0 in its info. */
+int vl_graph_level(vl_graph *g, uint64_t node, uint32_t *level);
+/* Neighbours of node on level: min(count, cap) ids into out (caller's
+ * array), the count into *count (0 above the node's level). */
+int vl_graph_neighbors(vl_graph *g, uint64_t node, uint32_t level, uint32_t *out, uint32_t cap, uint32_t *count);
+/* The row of node: *rec is owned by g, valid until the next vl_graph_row()
+ * or vl_graph_close(). */
+int vl_graph_row(vl_graph *g, uint64_t node, const vl_record **rec);
+void vl_graph_close(vl_graph *g);
 
 /* Recompute every checksum and cross-check LMDB against the segments.
  * report (may be NULL) is called once per problem found; returns VL_OK when
