@@ -199,7 +199,10 @@ static int build_index(vl_segbuild *b, vl_qview *q, const float *vecs, uint64_t 
 	if (!io)
 		return vl_diag_set(d, VL_EUNSUPPORTED, VL_NO_OFFSET, "index kind %u not in this build",
 		                   b->schema->index);
-	if (!io->build && !io->rebuild)
+	if (b->prebuilt && !io->adopt)
+		return vl_diag_set(d, VL_EINVAL, VL_NO_OFFSET,
+		                   "index kind %s cannot adopt a ready-made index", io->name);
+	if (!io->build && !io->rebuild && !b->prebuilt)
 		return VL_OK;
 	vl_index_build ib = {
 		.dim = b->schema->dim,
@@ -214,6 +217,8 @@ static int build_index(vl_segbuild *b, vl_qview *q, const float *vecs, uint64_t 
 		.progress_ud = b->progress_ud,
 		.w = w,
 	};
+	if (b->prebuilt)
+		return io->adopt(&ib, b->prebuilt, d);
 	if (b->rb_n && io->rebuild)
 		return io->rebuild(&ib, b->rb_src, b->rb_map, b->rb_rows, b->rb_n, d);
 	return io->build ? io->build(&ib, d) : VL_OK;

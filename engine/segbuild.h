@@ -45,6 +45,9 @@ typedef struct vl_segbuild {
 	const uint32_t *const *rb_map;
 	const uint64_t *rb_rows;
 	size_t rb_n;
+	/* bulk load with a ready-made index (vl_bulk_adopt_graph): handed to the
+	 * index kind's adopt hook instead of building; NULL = build */
+	const void *prebuilt;
 	/* outputs */
 	uint8_t *new_qstate;       /* malloc'd when trained here: the caller stores it */
 	size_t new_qstate_len;

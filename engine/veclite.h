@@ -465,7 +465,8 @@ typedef struct vl_graph_info {
 	uint32_t ef_runtime;      /* default EF_RUNTIME of searches */
 	uint32_t reserved;
 	uint64_t nodes;           /* rows; node i is the collection's i-th row in
-	                             segment order */
+	                             segment order. 0 for an empty collection (then
+	                             every other field is 0 too) */
 } vl_graph_info;
 #define VL_GRAPH_INFO_INIT { sizeof(vl_graph_info), 0, 0, 0, 0, 0, 0, 0, 0 }
 
@@ -478,11 +479,11 @@ typedef struct vl_graph_info {
  * the graph's shape.
  */
 int vl_graph_open(vl_collection *c, vl_graph **out, vl_graph_info *info);
-/* Level of node (0 = level 0 only). VL_EINVAL when node >= nodes. An empty
- * collection has 0 nodes and M = M0 = 0 in its info. */
+/* Level of node (0 = level 0 only). VL_EINVAL when node >= nodes. */
 int vl_graph_level(vl_graph *g, uint64_t node, uint32_t *level);
-/* Neighbours of node on level: min(count, cap) ids into out (caller's
- * array), the count into *count (0 above the node's level). */
+/* Neighbours of node on level, in stored order: up to cap ids into out
+ * (caller's array; cap >= info.M0 gets every list whole), how many into
+ * *count (0 above the node's level). */
 int vl_graph_neighbors(vl_graph *g, uint64_t node, uint32_t level, uint32_t *out, uint32_t cap, uint32_t *count);
 /* The row of node: *rec is owned by g, valid until the next vl_graph_row()
  * or vl_graph_close(). */

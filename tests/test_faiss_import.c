@@ -34,7 +34,9 @@ static void import_and_search(const char *name, const char *index)
 
 	char *dir = ts_tmpdir("faiss-import");
 	vl_store *st = ts_open(dir);
-	vl_collection *c = ts_create(st, name, vi.dim, metric, index, NULL, NULL, NULL);
+	/* float32: the comparison is about the imported vectors, not a lossy
+	 * default storage type */
+	vl_collection *c = ts_create(st, name, vi.dim, metric, index, "float32", NULL, NULL);
 	vl_bulk *b;
 	cr_assert_eq(vl_bulk_begin(c, NULL, &b), 0, "%s", vl_errmsg(st));
 	float *vec = malloc((size_t)vi.count * vi.dim * sizeof *vec);

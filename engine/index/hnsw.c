@@ -339,6 +339,63 @@ static void hnsw_describe(void *state, char *buf, size_t len)
 	         s->n ? (double)s->edges0 / (double)s->n : 0.0);
 }
 
+/* ---- graph read access (export) ------------------------------------------ */
+
+static void hnsw_graph_info(void *state, vl_graph_info *out)
+{
+	const hnsw_state *s = state;
+	out->M = s->M;
+	out->M0 = s->M0;
+	out->entry = s->n ? s->entry : 0;
+	out->max_level = s->n ? s->max_level : 0;
+	out->ef_construction = s->efc;
+	out->ef_runtime = s->ef;
+	out->nodes = s->n;
+}
+
+static uint32_t hnsw_graph_level(void *state, uint32_t row)
+{
+	const hnsw_state *s = state;
+	uint64_t lo = 0, hi = s->n_upper;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (vl_ld32(s->upper + mid * HNSW_UPPER_ENTRY) < row)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->n_upper && vl_ld32(s->upper + lo * HNSW_UPPER_ENTRY) == row)
+		return vl_ld32(s->upper + lo * HNSW_UPPER_ENTRY + 4);
+	return 0;
+}
+
+/* As search reads them: the degree clamped to the level's cap, ids outside
+ * the segment skipped (open() validated the upper table; lists are not). */
+static uint32_t hnsw_graph_neighbors(void *state, uint32_t row, uint32_t level, uint32_t *out,
+                                     uint32_t cap)
+{
+	const hnsw_state *s = state;
+	const uint32_t *list;
+	uint32_t bound;
+	if (row >= s->n)
+		return 0;
+	if (level == 0) {
+		list = s->l0 + (uint64_t)row * (s->M0 + 1);
+		bound = s->M0;
+	} else {
+		uint64_t off = hnsw_upper_list(s, row, level);
+		if (off == UINT64_MAX)
+			return 0;
+		list = s->links + off;
+		bound = s->M;
+	}
+	uint32_t deg = list[0] < bound ? list[0] : bound, n = 0;
+	for (uint32_t j = 0; j < deg && n < cap; j++)
+		if (list[1 + j] < s->n)
+			out[n++] = list[1 + j];
+	return n;
+}
+
 const vl_index_ops vl_index_hnsw = {
 	.name = "hnsw",
 	.id = VL_INDEX_HNSW,
@@ -352,4 +409,8 @@ const vl_index_ops vl_index_hnsw = {
 	.search = hnsw_search,
 	.verify = hnsw_verify,
 	.describe = hnsw_describe,
+	.adopt = hnsw_adopt,
+	.graph_info = hnsw_graph_info,
+	.graph_level = hnsw_graph_level,
+	.graph_neighbors = hnsw_graph_neighbors,
 };

@@ -4,6 +4,7 @@
  *   hnsw.c          ops table, parameters, on-disk sections, open/verify
  *   hnsw_build.c    multi-threaded construction (hnswlib semantics)
  *   hnsw_search.c   greedy descent + ef search over the mapped layers
+ *   hnsw_adopt.c    writing a ready-made graph (vl_bulk_adopt_graph)
  *
  * Sections (SPEC: .spec-parts/hnsw_ivf.md):
  *   VL_SEC_HNSW_META  (0x0200) 128-byte little-endian record
@@ -80,6 +81,9 @@ typedef struct hnsw_state {
 uint64_t hnsw_upper_list(const hnsw_state *s, uint32_t node, uint32_t level);
 
 int hnsw_build(const vl_index_build *b, vl_diag *d);
+/* Write a ready-made graph (const vl_hnsw_graph *) instead of building:
+ * hnsw_adopt.c. */
+int hnsw_adopt(const vl_index_build *b, const void *prebuilt, vl_diag *d);
 int hnsw_search(void *state, const vl_index_query *q, vl_topk *out, vl_diag *d);
 void hnsw_scratch_free(hnsw_scratch *sc);
 

@@ -125,6 +125,22 @@ typedef struct vl_index_ops {
 	int (*verify)(void *state, vl_diag *d);
 	/* One-line description for `info` ("R=32 entry=1234 avg_degree=27.5"); may be NULL. */
 	void (*describe)(void *state, char *buf, size_t len);
+
+	/*
+	 * Optional (NULL = not offered): write a ready-made index handed in by
+	 * the user instead of building one (hnsw: `prebuilt` is a const
+	 * vl_hnsw_graph *, veclite.h). Validates every part it writes and fails
+	 * with VL_EINVAL naming what does not fit; b is as for build.
+	 */
+	int (*adopt)(const vl_index_build *b, const void *prebuilt, vl_diag *d);
+	/* Optional graph read access (hnsw; all three or none), for export in
+	 * row order: the graph's shape, the level of a row, and its neighbours
+	 * on a level (up to cap into out; returns how many; 0 above its level).
+	 * Damaged lists are clamped/skipped as in search, never read outside. */
+	void (*graph_info)(void *state, vl_graph_info *out);
+	uint32_t (*graph_level)(void *state, uint32_t row);
+	uint32_t (*graph_neighbors)(void *state, uint32_t row, uint32_t level, uint32_t *out,
+	                            uint32_t cap);
 } vl_index_ops;
 
 const vl_index_ops *vl_index_find(const char *name);
