@@ -394,14 +394,24 @@ static int parse_unary(vl_filter *f, lexer *lx, uint32_t *out)
 static int parse_bin(vl_filter *f, lexer *lx, uint32_t *out, int tok, uint8_t op,
                      int (*sub)(vl_filter *, lexer *, uint32_t *))
 {
+	/* A chain a OP b OP c becomes the right-deep a OP (b OP c): evaluation
+	 * walks the right spine in a loop (operands left to right), so a chain
+	 * of thousands of terms (65536 bytes allow ~5000) needs no deep stack. */
 	int rc = sub(f, lx, out);
+	uint32_t tail = UINT32_MAX; /* the chain's last OP node */
 	while (rc == VL_OK && lx->tok == tok) {
 		uint32_t b, id;
 		if ((rc = lex(lx)) || (rc = sub(f, lx, &b)) || (rc = new_node(f, op, &id)))
 			return rc;
-		f->n[id].a = *out;
+		if (tail == UINT32_MAX) {
+			f->n[id].a = *out;
+			*out = id;
+		} else {
+			f->n[id].a = f->n[tail].b;
+			f->n[tail].b = id;
+		}
 		f->n[id].b = b;
-		*out = id;
+		tail = id;
 	}
 	return rc;
 }
@@ -528,8 +538,17 @@ static int eval_rec(const vl_filter *f, uint32_t id, const vl_rowrec *r)
 {
 	const fnode *n = &f->n[id];
 	switch (n->op) {
-	case N_AND: return eval_rec(f, n->a, r) && eval_rec(f, n->b, r);
-	case N_OR: return eval_rec(f, n->a, r) || eval_rec(f, n->b, r);
+	case N_AND:
+	case N_OR: {
+		/* a right-deep chain (parse_bin): loop along it, recurse only into
+		 * its operands; AND stops at the first false, OR at the first true */
+		const uint8_t op = n->op;
+		const int stop = op == N_OR;
+		for (; n->op == op; n = &f->n[n->b])
+			if (eval_rec(f, n->a, r) == stop)
+				return stop;
+		return eval_rec(f, (uint32_t)(n - f->n), r);
+	}
 	case N_NOT: return !eval_rec(f, n->a, r);
 	case N_TAG: return tag_ok_rec(f, n, rec_val(r, n->field_id));
 	default: {
@@ -608,8 +627,16 @@ static int eval_seg(const vl_fseg *fs, uint32_t id, uint32_t row)
 	const fnode *n = &fs->f->n[id];
 	const fleaf *l = &fs->leaf[id];
 	switch (n->op) {
-	case N_AND: return eval_seg(fs, n->a, row) && eval_seg(fs, n->b, row);
-	case N_OR: return eval_seg(fs, n->a, row) || eval_seg(fs, n->b, row);
+	case N_AND:
+	case N_OR: {
+		/* as eval_rec: loop along the right-deep chain */
+		const uint8_t op = n->op;
+		const int stop = op == N_OR;
+		for (; n->op == op; id = n->b, n = &fs->f->n[id])
+			if (eval_seg(fs, n->a, row) == stop)
+				return stop;
+		return eval_seg(fs, id, row);
+	}
 	case N_NOT: return !eval_seg(fs, n->a, row);
 	case N_TAG:
 		if (!l->col || l->col->type != VL_FIELD_TAG)

@@ -223,8 +223,23 @@ static int rerank(query *qr, scratch *sc, const vl_segmap *sm, const void *qbuf,
 	uint32_t dim = qr->snap->schema.dim;
 	vl_metric m = (vl_metric)qr->snap->schema.metric;
 	if (mode == VL_RERANK_SECONDARY) {
-		for (size_t i = 0; i < t->n; i++)
-			t->a[i].dist = sm->q.ops->dist_secondary(&sm->q, qbuf, t->a[i].row);
+		const vl_quant_ops *qo = sm->q.ops;
+		if (!qo->dist_secondary_rows) {
+			for (size_t i = 0; i < t->n; i++)
+				t->a[i].dist = qo->dist_secondary(&sm->q, qbuf, t->a[i].row);
+			return VL_OK;
+		}
+		/* a block of candidates per call: the kernel overlaps their misses */
+		uint32_t rows[64];
+		float dist[64];
+		for (size_t i0 = 0; i0 < t->n; i0 += 64) {
+			size_t nb = t->n - i0 < 64 ? t->n - i0 : 64;
+			for (size_t i = 0; i < nb; i++)
+				rows[i] = t->a[i0 + i].row;
+			qo->dist_secondary_rows(&sm->q, qbuf, rows, nb, dist);
+			for (size_t i = 0; i < nb; i++)
+				t->a[i0 + i].dist = dist[i];
+		}
 		return VL_OK;
 	}
 	int from_disk = qr->rt.rerank_io != VL_ROWIO_MMAP;

@@ -24,6 +24,22 @@
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static vl_env *registry;
 
+/* A forked child must not reuse its parent's environments (LMDB forbids
+ * using an MDB_env after fork: the child's reader slots would carry the
+ * parent's pid and never be freed). A vl_open in the child opens afresh;
+ * the parent's copies are abandoned, not closed (that would drop the
+ * parent's locks). */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void registry_after_fork(void)
+{
+	registry = NULL;
+	pthread_mutex_init(&registry_mu, NULL);
+}
+static void registry_atfork(void)
+{
+	pthread_atfork(NULL, NULL, registry_after_fork);
+}
+
 static const struct {
 	const char *name;
 	size_t off;
@@ -124,28 +140,66 @@ static int make_dirs(vl_store *st, const char *path, int create)
 static int env_open(vl_store *st, const char *path, const vl_open_opts *o)
 {
 	vl_env *e = st->e;
-	int rc = mdb_env_create(&e->env);
-	if (rc)
-		return vl_fail_mdb(st, rc, "creating environment");
-	mdb_env_set_maxdbs(e->env, 16);
-	mdb_env_set_mapsize(e->env, o && o->map_size ? o->map_size : VL_DEFAULT_MAP_SIZE);
-	mdb_env_set_maxreaders(e->env, o && o->max_readers ? o->max_readers : VL_DEFAULT_MAX_READERS);
 	unsigned flags = MDB_NOTLS; /* read txns are not tied to threads (cursors, pools) */
 	if (st->flags & VL_OPEN_RDONLY)
 		flags |= MDB_RDONLY;
 	if (st->flags & VL_OPEN_NOSYNC)
 		flags |= MDB_NOSYNC;
-	if ((rc = mdb_env_open(e->env, path, flags, 0644)))
-		return vl_fail_mdb(st, rc, "opening environment");
+	uint64_t map = o && o->map_size ? o->map_size : VL_DEFAULT_MAP_SIZE;
+	int rc;
+	for (;;) {
+		if ((rc = mdb_env_create(&e->env)))
+			return vl_fail_mdb(st, rc, "creating environment");
+		mdb_env_set_maxdbs(e->env, 16);
+		mdb_env_set_mapsize(e->env, map);
+		mdb_env_set_maxreaders(e->env, o && o->max_readers ? o->max_readers : VL_DEFAULT_MAX_READERS);
+		if ((rc = mdb_env_open(e->env, path, flags, 0644)) == 0)
+			break;
+		mdb_env_close(e->env);
+		e->env = NULL;
+		/* The default map is only address space, but a limited one (ulimit
+		 * -v, valgrind) cannot reserve 1 TiB: try smaller, down to 1 GiB. */
+		if ((rc != EINVAL && rc != ENOMEM) || (o && o->map_size) || map <= (1ull << 30))
+			return vl_fail_mdb(st, rc, "opening environment");
+		map >>= 2;
+	}
+	/* free the reader slots of processes that died in a read (SIGKILL): a
+	 * stale slot pins its snapshot's pages, and the file grows without end */
+	mdb_reader_check(e->env, NULL);
 	MDB_txn *txn;
 	int ro = (st->flags & VL_OPEN_RDONLY) != 0;
-	if ((rc = mdb_txn_begin(e->env, NULL, ro ? MDB_RDONLY : 0, &txn)))
+	/* A read transaction first: an existing store needs no write, and a
+	 * write transaction here would wait for any other process's writer (a
+	 * bulk load holds it for minutes), VL_OPEN_NOWAIT or not. */
+	if ((rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn)))
 		return vl_fail_mdb(st, rc, "beginning transaction");
-	if ((rc = open_dbis(st, txn, ro ? 0 : MDB_CREATE)) || (rc = init_meta(st, txn, !ro))) {
+	if ((rc = open_dbis(st, txn, 0)) || (rc = init_meta(st, txn, 0))) {
 		mdb_txn_abort(txn);
+		if (ro || rc == VL_EVERSION)
+			return rc;
+	} else if ((rc = mdb_txn_commit(txn))) {
+		return vl_fail_mdb(st, rc, "committing store metadata");
+	} else {
+		return VL_OK;
+	}
+	/* a new store (or one to report damaged): create what is missing, as a
+	 * writer (write.lock, honouring VL_OPEN_NOWAIT) */
+	vl_clear_err(st);
+	int lk = vl_lock_file(st, "write.lock", (st->flags & VL_OPEN_NOWAIT) != 0);
+	if (lk < 0)
+		return lk;
+	if ((rc = mdb_txn_begin(e->env, NULL, 0, &txn))) {
+		vl_unlock_file(lk);
+		return vl_fail_mdb(st, rc, "beginning transaction");
+	}
+	if ((rc = open_dbis(st, txn, MDB_CREATE)) || (rc = init_meta(st, txn, 1))) {
+		mdb_txn_abort(txn);
+		vl_unlock_file(lk);
 		return rc;
 	}
-	if ((rc = mdb_txn_commit(txn)))
+	rc = mdb_txn_commit(txn);
+	vl_unlock_file(lk);
+	if (rc)
 		return vl_fail_mdb(st, rc, "committing store metadata");
 	return VL_OK;
 }
@@ -248,6 +302,7 @@ int vl_open(const char *path, const vl_open_opts *opts, vl_store **out)
 	if (!st)
 		return vl_fail(NULL, VL_ENOMEM, "out of memory");
 	st->flags = flags;
+	pthread_once(&atfork_once, registry_atfork);
 	pthread_mutex_lock(&registry_mu);
 	int conflict, rc = VL_OK;
 	vl_env *e = registry_find(path, flags, &conflict);

@@ -16,6 +16,8 @@ int vl_wbegin(const vl_store *st, MDB_txn **txn, int *lockfd)
 	int fd = vl_lock_file(st, "write.lock", (st->flags & VL_OPEN_NOWAIT) != 0);
 	if (fd < 0)
 		return fd;
+	/* stale reader slots of dead processes keep old pages from reuse */
+	mdb_reader_check(st->e->env, NULL);
 	int rc = mdb_txn_begin(st->e->env, NULL, 0, txn);
 	if (rc) {
 		vl_unlock_file(fd);

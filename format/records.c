@@ -371,6 +371,9 @@ void vl_rowbuf_free(vl_rowbuf *b)
 
 static uint8_t *rb_bytes(vl_rowbuf *rb, size_t n)
 {
+	static uint8_t empty[1];
+	if (n == 0)
+		return empty; /* no pointer arithmetic on a still-NULL buffer */
 	if (rb->blen + n > rb->bcap) {
 		/* texts already handed out point into bytes: never move it while
 		 * decoding one record, so size it for the whole record up front */

@@ -265,3 +265,66 @@ Test(leanvec, recall_fashion_mnist, .timeout = 180)
 	free(base);
 	free(qs);
 }
+
+/*
+ * encode_rows (blocks of rows projected as one matrix product) writes the
+ * bytes encode writes row by row, at every kernel level, for both levels
+ * together or one at a time, across block boundaries; and the batched
+ * re-rank gives dist_secondary's values.
+ */
+Test(leanvec, encode_rows_equals_encode_on_every_level)
+{
+	qt_rng r = { 69 };
+	const vl_metric metrics[] = { VL_METRIC_L2, VL_METRIC_COSINE };
+	const uint32_t dims[] = { 7, 17, 129, 200 };
+	for (int di = 0; di < 4; di++) {
+		uint32_t dim = dims[di];
+		size_t n = di == 3 ? 40 : 71; /* not a multiple of the block */
+		float *rows = low_rank_rows(&r, n, dim, dim < 10 ? 2 : 6, 0.3);
+		for (int t = 0; t < 2; t++)
+			for (int mi = 0; mi < 2; mi++)
+				for (int lvl = VL_SIMD_SCALAR; lvl <= (int)vl_simd_cpu_level(); lvl++) {
+					cr_assert_eq(vl_simd_force((vl_simd_level)lvl), 0);
+					qt_store s;
+					vl_diag d;
+					cr_assert_eq(qt_store_build(&s, types[t], metrics[mi], rows, n, dim, n, NULL, 0, &d),
+					             VL_OK, "%s", d.msg);
+					const vl_quant_ops *o = s.v.ops;
+					size_t ps = s.v.pstride, ss = s.v.sstride;
+					uint8_t *p = malloc(n * ps), *sec = malloc(n * ss);
+					for (int mode = 0; mode < 3; mode++) { /* both, primary only, secondary only */
+						memset(p, 0xa5, n * ps);
+						memset(sec, 0xa5, n * ss);
+						o->encode_rows(&s.v, rows, n, mode != 2 ? p : NULL, mode != 1 ? sec : NULL);
+						for (size_t i = 0; i < n; i++) {
+							uint8_t p1[1024], s1[1024];
+							cr_assert(ps <= sizeof p1 && ss <= sizeof s1);
+							o->encode(&s.v, rows + i * dim, p1, s1);
+							if (mode != 2)
+								cr_assert_eq(memcmp(p + i * ps, p1, ps), 0,
+								             "%s metric %d dim %u level %d mode %d: primary row %zu", types[t],
+								             metrics[mi], dim, lvl, mode, i);
+							if (mode != 1)
+								cr_assert_eq(memcmp(sec + i * ss, s1, ss), 0,
+								             "%s dim %u level %d mode %d: secondary row %zu", types[t], dim,
+								             lvl, mode, i);
+						}
+					}
+					/* re-ranking: batched = row by row */
+					void *qbuf = qt_alloc(s.v.qbuf_size);
+					o->prepare(&s.v, rows + (n - 1) * dim, qbuf);
+					uint32_t ids[50];
+					float got[50];
+					for (int i = 0; i < 50; i++)
+						ids[i] = qt_below(&r, (uint32_t)n);
+					o->dist_secondary_rows(&s.v, qbuf, ids, 50, got);
+					for (int i = 0; i < 50; i++)
+						cr_assert_eq(got[i], o->dist_secondary(&s.v, qbuf, ids[i]));
+					free(qbuf);
+					free(p);
+					free(sec);
+					qt_store_free(&s);
+				}
+		free(rows);
+	}
+}

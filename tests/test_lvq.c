@@ -603,3 +603,154 @@ Test(lvq, recall_fashion_mnist_ip_cosine, .timeout = 120)
 		fm_free(&f);
 	}
 }
+
+/* The quantized query decoded from a prepared buffer: r_i of component i. */
+static int32_t prepared_q(const vl_lvq_query *lq, size_t i)
+{
+	const int8_t *qc = (const int8_t *)lq + lq->qoff;
+	return lq->bits == 4 ? qc[vl_lvq4_qpos(i)] : 128 * qc[i] + qc[lq->code_bytes + i];
+}
+
+/*
+ * prepare writes the same bytes at every kernel level (the whole query
+ * buffer: constants, integer query, float vector), encode the same rows;
+ * and the integer query is the float one rounded half to even on the grid
+ * alpha = max|u| / qmax (qmax 127 for 4-bit codes, 8127 or the int32 bound
+ * for 8-bit ones), with the padding zero.
+ */
+Test(lvq, prepare_is_the_same_bytes_on_every_level)
+{
+	qt_rng r = { 31 };
+	const vl_metric metrics[] = { VL_METRIC_L2, VL_METRIC_IP, VL_METRIC_COSINE };
+	for (int t = 0; t < NTYPES; t++)
+		for (int mi = 0; mi < 3; mi++)
+			for (int di = 0; di < NDIMS; di++) {
+				uint32_t dim = dims[di];
+				size_t n = 24;
+				float *rows = random_rows(&r, n, dim, 0.5, 1.0);
+				float *q = random_rows(&r, 1, dim, di % 2 ? 3.0 : 0.1, 1.0);
+				uint8_t *want = NULL, *wprim = NULL, *wsec = NULL;
+				size_t qsize = 0;
+				for (int lvl = VL_SIMD_SCALAR; lvl <= (int)vl_simd_cpu_level(); lvl++) {
+					cr_assert_eq(vl_simd_force((vl_simd_level)lvl), 0);
+					qt_store s;
+					vl_diag d;
+					cr_assert_eq(qt_store_build(&s, lvq_types[t], metrics[mi], rows, n, dim, n, NULL, 0,
+					                            &d),
+					             VL_OK, "%s", d.msg);
+					uint8_t *qbuf = qt_alloc(s.v.qbuf_size);
+					memset(qbuf, 0xee, s.v.qbuf_size); /* prepare must not depend on old bytes */
+					s.v.ops->prepare(&s.v, q, qbuf);
+					if (lvl == VL_SIMD_SCALAR) {
+						want = qbuf;
+						qsize = s.v.qbuf_size;
+						wprim = malloc(n * s.v.pstride);
+						memcpy(wprim, s.primary, n * s.v.pstride);
+						if (s.v.sstride) {
+							wsec = malloc(n * s.v.sstride);
+							memcpy(wsec, s.secondary, n * s.v.sstride);
+						}
+						const vl_lvq_query *lq = (const vl_lvq_query *)(const void *)qbuf;
+						const float *u = (const float *)(const void *)(qbuf + lq->uoff);
+						double amax = 0;
+						for (uint32_t j = 0; j < dim; j++)
+							amax = fmax(amax, fabs(u[j]));
+						size_t cb = lq->code_bytes;
+						double qmax = lq->bits == 4 ? 127
+						              : fmin(8127, floor(2147483647.0 / (255.0 * (double)cb)) - 64);
+						for (uint32_t j = 0; j < dim; j++) {
+							double e = amax > 0 ? nearbyint(fmin(fmax(u[j] * (qmax / amax), -qmax), qmax))
+							                    : 0;
+							cr_assert_eq(prepared_q(lq, j), (int32_t)e,
+							             "%s metric %d dim %u comp %u: %.9g -> %d, want %.0f",
+							             lvq_types[t], metrics[mi], dim, j, u[j], prepared_q(lq, j), e);
+						}
+						for (size_t j = dim; j < (lq->bits == 4 ? 2 * cb : cb); j++)
+							cr_assert_eq(prepared_q(lq, j), 0, "padding component %zu", j);
+					} else {
+						cr_assert_eq(s.v.qbuf_size, qsize);
+						for (size_t i = 0; i < qsize; i++)
+							cr_assert_eq(qbuf[i], want[i],
+							             "%s metric %d dim %u level %d: query byte %zu differs",
+							             lvq_types[t], metrics[mi], dim, lvl, i);
+						cr_assert_eq(memcmp(s.primary, wprim, n * s.v.pstride), 0,
+						             "%s level %d: primary rows differ", lvq_types[t], lvl);
+						if (s.v.sstride)
+							cr_assert_eq(memcmp(s.secondary, wsec, n * s.v.sstride), 0,
+							             "%s level %d: secondary rows differ", lvq_types[t], lvl);
+						free(qbuf);
+					}
+					qt_store_free(&s);
+				}
+				free(want);
+				free(wprim);
+				free(wsec);
+				free(rows);
+				free(q);
+			}
+}
+
+/* The batched re-rank (dist_secondary_rows) gives dist_secondary's values
+ * exactly, in any order and with repeats; every level is within float
+ * rounding of the scalar level, bounded by the terms' magnitudes. */
+Test(lvq, secondary_rows_match_on_every_level)
+{
+	qt_rng r = { 32 };
+	const vl_metric metrics[] = { VL_METRIC_L2, VL_METRIC_IP, VL_METRIC_COSINE };
+	enum { N = 30, NIDS = 45 };
+	for (int t = 2; t < NTYPES; t++) /* the two-level types */
+		for (int mi = 0; mi < 3; mi++)
+			for (int di = 0; di < NDIMS; di++) {
+				uint32_t dim = dims[di];
+				float *rows = random_rows(&r, N, dim, 0.5, 1.0), *q = random_rows(&r, 1, dim, 0.2, 1.0);
+				uint32_t ids[NIDS];
+				for (int i = 0; i < NIDS; i++)
+					ids[i] = qt_below(&r, N);
+				float want[NIDS], got[NIDS];
+				double mag[NIDS];
+				for (int lvl = VL_SIMD_SCALAR; lvl <= (int)vl_simd_cpu_level(); lvl++) {
+					cr_assert_eq(vl_simd_force((vl_simd_level)lvl), 0);
+					qt_store s;
+					vl_diag d;
+					cr_assert_eq(qt_store_build(&s, lvq_types[t], metrics[mi], rows, N, dim, N, NULL, 0,
+					                            &d),
+					             VL_OK, "%s", d.msg);
+					const vl_quant_ops *o = s.v.ops;
+					cr_assert_not_null(o->dist_secondary_rows);
+					void *qbuf = qt_alloc(s.v.qbuf_size);
+					o->prepare(&s.v, q, qbuf);
+					o->dist_secondary_rows(&s.v, qbuf, ids, NIDS, got);
+					for (int i = 0; i < NIDS; i++)
+						cr_assert_eq(got[i], o->dist_secondary(&s.v, qbuf, ids[i]),
+						             "%s level %d: batch and single row differ", lvq_types[t], lvl);
+					if (lvl == VL_SIMD_SCALAR) {
+						memcpy(want, got, sizeof want);
+						/* magnitude of the terms: u and the decoded row */
+						const vl_lvq_query *lq = qbuf;
+						const float *u = (const float *)(const void *)((const uint8_t *)qbuf + lq->uoff);
+						const float *mean = (const float *)(const void *)(s.state + 32);
+						float *dec = qt_alloc(dim * 4);
+						for (int i = 0; i < NIDS; i++) {
+							o->decode(&s.v, ids[i], 1, dec);
+							double m = fabs(lq->l2 ? lq->a0 : lq->a);
+							for (uint32_t j = 0; j < dim; j++) {
+								double x = dec[j] - mean[j]; /* centred */
+								m += lq->l2 ? (fabs(u[j]) + fabs(x)) * (fabs(u[j] - x) + 1e-3 * fabs(x))
+								            : fabs(u[j]) * (fabs(x) + fabs(mean[j]));
+							}
+							mag[i] = m;
+						}
+						free(dec);
+					} else {
+						for (int i = 0; i < NIDS; i++)
+							cr_assert(fabs(got[i] - want[i]) <= 4e-6 * mag[i],
+							          "%s metric %d dim %u level %d row %u: %.9g vs scalar %.9g",
+							          lvq_types[t], metrics[mi], dim, lvl, ids[i], got[i], want[i]);
+					}
+					free(qbuf);
+					qt_store_free(&s);
+				}
+				free(rows);
+				free(q);
+			}
+}

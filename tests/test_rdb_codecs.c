@@ -5,8 +5,10 @@
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "rdb/crc64.h"
 #include "rdb/intset.h"
 #include "rdb/listpack.h"
 #include "rdb/lzf.h"
@@ -16,6 +18,7 @@
 #include "rdb/ziplist.h"
 #include "rdb/zipmap.h"
 #include "util/rdb_bytes.h"
+#include "util/lzf_pack.h"
 #include "util/rdb_collect.h"
 
 static void expect_err(int rc, int code, const vl_diag *d, const char *what)
@@ -407,4 +410,181 @@ Test(rdb_codecs, null_diag)
 	cr_assert_eq(vl_rdb_parse(vl_rdb_read_mem, &m, NULL, NULL, NULL, NULL, NULL), 0);
 	rb_free(&b);
 	rb_free(&blob);
+}
+
+/* ---- the fast paths: CRC-64 folding and word-copy LZF ------------------------------------ */
+
+static uint64_t cx_state = 12345;
+
+static uint64_t cx_next(void)
+{
+	cx_state ^= cx_state << 13;
+	cx_state ^= cx_state >> 7;
+	cx_state ^= cx_state << 17;
+	return cx_state;
+}
+
+Test(rdb_codecs, crc64_clmul_matches_reference)
+{
+	enum { BIG = 1 << 20 };
+	uint8_t *buf = malloc(BIG + 64);
+	for (size_t i = 0; i < BIG + 64; i++)
+		buf[i] = (uint8_t)cx_next();
+	cr_assert_eq(vl_crc64_table(0, "123456789", 9), 0xe9c6d914c4b8d9caull);
+	cr_assert_eq(vl_crc64(0, "123456789", 9), 0xe9c6d914c4b8d9caull);
+	if (!vl_crc64_clmul_available())
+		cr_skip_test("no PCLMULQDQ on this CPU (the table path is what runs)");
+	cr_assert_eq(vl_crc64_clmul(0, "123456789", 9), 0xe9c6d914c4b8d9caull);
+	/* every length up to 600 (the fold loop, the 16-byte tail, the byte
+	 * tail), every alignment, running CRCs */
+	for (size_t len = 0; len <= 600; len++) {
+		const size_t at = len % 16;
+		const uint64_t init = cx_next();
+		const uint64_t want = vl_crc64_bitwise(init, buf + at, len);
+		cr_assert_eq(vl_crc64_clmul(init, buf + at, len), want, "len %zu", len);
+		cr_assert_eq(vl_crc64_table(init, buf + at, len), want, "table len %zu", len);
+	}
+	/* large buffers, split anywhere */
+	const uint64_t whole = vl_crc64_table(0, buf, BIG);
+	cr_assert_eq(vl_crc64_clmul(0, buf, BIG), whole);
+	for (int k = 0; k < 20; k++) {
+		size_t cut = (size_t)(cx_next() % BIG);
+		cr_assert_eq(vl_crc64_clmul(vl_crc64_clmul(0, buf, cut), buf + cut, BIG - cut), whole, "cut %zu", cut);
+	}
+	free(buf);
+}
+
+static void lzf_both(const uint8_t *in, size_t n, const char *what)
+{
+	uint8_t *z = malloc(n + n / 32 + 16);
+	const size_t zl = tu_lzf_compress(in, n, z);
+	uint8_t *ref = malloc(n + 1), *fast = malloc(n + VL_LZF_SLACK);
+	vl_diag d1, d2;
+	cr_assert_eq(vl_lzf_decompress(z, zl, ref, n, 0, &d1), 0, "%s: %s", what, d1.msg);
+	cr_assert(n == 0 || memcmp(ref, in, n) == 0, "%s: round trip", what);
+	cr_assert_eq(vl_lzf_decompress_fast(z, zl, fast, n, 0, &d2), 0, "%s: %s", what, d2.msg);
+	cr_assert(n == 0 || memcmp(fast, in, n) == 0, "%s: fast round trip", what);
+	/* damaged streams: both decoders agree on code, offset and message */
+	for (int k = 0; k < 200 && zl; k++) {
+		uint8_t *bad = malloc(zl);
+		memcpy(bad, z, zl);
+		bad[cx_next() % zl] ^= (uint8_t)(1u << (cx_next() % 8));
+		size_t cut = k % 4 == 0 ? (size_t)(cx_next() % zl) : zl;
+		size_t outn = k % 5 == 0 ? n + 1 - (size_t)(cx_next() % 3) : n;
+		uint8_t *o1 = malloc(outn + 1), *o2 = malloc(outn + VL_LZF_SLACK);
+		int r1 = vl_lzf_decompress(bad, cut, o1, outn, 1000, &d1);
+		int r2 = vl_lzf_decompress_fast(bad, cut, o2, outn, 1000, &d2);
+		cr_assert_eq(r1, r2, "%s: damaged #%d", what, k);
+		if (r1)
+			cr_assert_str_eq(d1.msg, d2.msg, "%s: damaged #%d", what, k);
+		else
+			cr_assert(outn == 0 || memcmp(o1, o2, outn) == 0, "%s: damaged #%d output", what, k);
+		free(o1);
+		free(o2);
+		free(bad);
+	}
+	free(z);
+	free(ref);
+	free(fast);
+}
+
+Test(rdb_codecs, lzf_fast_matches_reference)
+{
+	enum { N = 200000 };
+	uint8_t *b = malloc(N);
+	/* text-like: words from a small vocabulary (short and long matches) */
+	static const char *const words[] = { "vector ", "store ", "the ", "a ", "embedding ", "redis " };
+	size_t n = 0;
+	while (n < N) {
+		const char *w = words[cx_next() % 6];
+		size_t l = strlen(w);
+		if (l > N - n)
+			l = N - n;
+		memcpy(b + n, w, l);
+		n += l;
+	}
+	lzf_both(b, N, "text");
+	/* runs (overlapping references of distance 1..15) and random bytes */
+	for (size_t i = 0; i < N;) {
+		size_t period = 1 + cx_next() % 15, len = cx_next() % 600;
+		for (size_t j = 0; j < len && i < N; j++, i++)
+			b[i] = j < period ? (uint8_t)cx_next() : b[i - period];
+		for (size_t j = 0; j < cx_next() % 40 && i < N; j++, i++)
+			b[i] = (uint8_t)cx_next();
+	}
+	lzf_both(b, N, "runs");
+	for (size_t i = 0; i < N; i++)
+		b[i] = (uint8_t)cx_next();
+	lzf_both(b, 5000, "random");
+	for (size_t len = 0; len < 80; len++)
+		lzf_both(b + 7, len, "short");
+	memset(b, 0, N);
+	lzf_both(b, N, "zeros");
+	free(b);
+}
+
+/* What real dumps hold besides clean vectors: a few wrong-length and NaN
+ * vectors (skipped later, they must not hide the field), and float32
+ * vectors of small integers (pixels) whose low halves are zero, which also
+ * read as plausible bfloat16s of twice the dim. */
+Test(rdb_codecs, vector_detection_tolerates_real_data)
+{
+	enum { DIM = 32, N = 300 };
+	float v[DIM];
+	vl_rdb_vecstat mixed = { 0 }, pixels = { 0 }, nans = { 0 }, halfbad = { 0 };
+	for (int k = 0; k < N; k++) {
+		for (int i = 0; i < DIM; i++)
+			v[i] = (float)((int)(cx_next() % 2001) - 1000) / 997.0f;
+		/* 3% one float short, 2% with a NaN */
+		vl_rdb_vecstat_add(&mixed, (const uint8_t *)v, k % 33 == 0 ? sizeof v - 4 : sizeof v);
+		if (k % 50 == 0)
+			v[5] = NAN;
+		vl_rdb_vecstat_add(&nans, (const uint8_t *)v, sizeof v);
+		vl_rdb_vecstat_add(&halfbad, (const uint8_t *)v, k % 2 ? sizeof v : sizeof v - 8);
+		for (int i = 0; i < DIM; i++)
+			v[i] = (float)(cx_next() % 256);
+		vl_rdb_vecstat_add(&pixels, (const uint8_t *)v, sizeof v);
+	}
+	vl_rdb_dtype t;
+	uint32_t dim;
+	uint64_t cnt;
+	cr_assert(vl_rdb_vecstat_guess(&mixed, &t, &dim));
+	cr_assert(t == VL_RDB_DT_F32 && dim == DIM, "%s %u", vl_rdb_dtype_name(t), dim);
+	cr_assert_eq(vl_rdb_vecstat_modal_len(&mixed, &cnt), sizeof v);
+	cr_assert_eq(cnt, N - (N + 32) / 33);
+	cr_assert(vl_rdb_vecstat_guess(&nans, &t, &dim));
+	cr_assert(t == VL_RDB_DT_F32 && dim == DIM, "%s %u", vl_rdb_dtype_name(t), dim);
+	cr_assert(vl_rdb_vecstat_guess(&pixels, &t, &dim));
+	cr_assert(t == VL_RDB_DT_F32 && dim == DIM, "pixels: %s %u", vl_rdb_dtype_name(t), dim);
+	cr_assert_not(vl_rdb_vecstat_guess(&halfbad, &t, &dim), "no length holds 90%% of the values");
+}
+
+/* float32 blobs: a bit-exact copy, and every non-finite component counted
+ * wherever it sits (the vector block and the tail). */
+Test(rdb_codecs, dtype_to_f32_counts_nonfinite)
+{
+	for (size_t dim = 1; dim <= 37; dim++) {
+		float v[37], out[37];
+		for (size_t i = 0; i < dim; i++)
+			v[i] = (float)i * 0.5f - 3.0f;
+		cr_assert_eq(vl_rdb_dtype_to_f32(VL_RDB_DT_F32, (const uint8_t *)v, dim, out), 0);
+		cr_assert(memcmp(v, out, dim * 4) == 0);
+		for (size_t at = 0; at < dim; at++) {
+			float w[37];
+			memcpy(w, v, sizeof w);
+			w[at] = at % 3 == 0 ? NAN : at % 3 == 1 ? INFINITY : -INFINITY;
+			w[dim - 1] = dim - 1 == at ? w[at] : -NAN;
+			const size_t want = dim - 1 == at ? 1 : 2;
+			cr_assert_eq(vl_rdb_dtype_to_f32(VL_RDB_DT_F32, (const uint8_t *)w, dim, out), want,
+			             "dim %zu at %zu", dim, at);
+			cr_assert(memcmp(w, out, dim * 4) == 0, "bit-exact copy");
+		}
+	}
+	/* the largest finite and the smallest subnormal are finite */
+	const float edge[2] = { 3.4028235e38f, 1e-45f };
+	float o2[2];
+	cr_assert_eq(vl_rdb_dtype_to_f32(VL_RDB_DT_F32, (const uint8_t *)edge, 2, o2), 0);
+	/* float64 beyond float32's range becomes inf: counted */
+	const double big[2] = { 1e39, 1.0 };
+	cr_assert_eq(vl_rdb_dtype_to_f32(VL_RDB_DT_F64, (const uint8_t *)big, 2, o2), 1);
 }

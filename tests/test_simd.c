@@ -65,7 +65,8 @@ Test(simd, levels_and_names)
 		cr_assert(k->l2_f32 && k->dot_f32 && k->l2_f32_batch && k->dot_f32_batch && k->l2_f16 &&
 		          k->dot_f16 && k->l2_f16_batch && k->dot_f16_batch && k->dot_u4s8 &&
 		          k->dot_u8s8x2 && k->lvq_scan && k->lvq_gather && k->dot_f64 && k->axpy_f64 &&
-		          k->rot_f64,
+		          k->rot_f64 && k->clean_f32 && k->scale_f32 && k->lvq_center &&
+		          k->lvq_quantize && k->lvq_rerank && k->dot_f32_nt,
 		          "level %d table incomplete", l);
 	}
 }
@@ -382,5 +383,36 @@ Test(simd, f64_kernels_match_scalar)
 		free(y2);
 		free(x1);
 		free(x2);
+	}
+}
+
+/* dot_f32_nt is dot_f32 over a matrix, bit for bit at every level (LeanVec's
+ * encode and encode_rows depend on it), and writes only the m x nb block. */
+Test(simd, dot_f32_nt_is_dot_f32_exactly)
+{
+	static const size_t ms[] = { 1, 2, 3, 5, 33 }, nbs[] = { 1, 3, 4, 5, 9, 40 };
+	qt_rng r = { 18 };
+	for (int it = 0; it < 24; it++) {
+		size_t k = random_dim(&r, it), m = ms[it % 5], nb = nbs[it % 6];
+		size_t lda = k + it % 3, ldb = k + (it / 3) % 2, ldc = nb + it % 4;
+		float *a = malloc(m * lda * 4), *b = malloc(nb * ldb * 4), *c = malloc(m * ldc * 4);
+		cr_assert(a && b && c);
+		fill(&r, a, m * lda, 1.0);
+		fill(&r, b, nb * ldb, 2.0);
+		for (int l = VL_SIMD_SCALAR; l <= (int)vl_simd_cpu_level(); l++) {
+			const vl_kernels *kn = vl_kernels_at((vl_simd_level)l);
+			for (size_t i = 0; i < m * ldc; i++)
+				c[i] = -99.0f;
+			kn->dot_f32_nt(a, lda, m, b, ldb, nb, k, c, ldc);
+			for (size_t i = 0; i < m; i++)
+				for (size_t j = 0; j < ldc; j++) {
+					float want = j < nb ? kn->dot_f32(a + i * lda, b + j * ldb, k) : -99.0f;
+					cr_assert_eq(c[i * ldc + j], want, "%s k %zu m %zu nb %zu (%zu, %zu): %.9g vs %.9g",
+					             kn->name, k, m, nb, i, j, c[i * ldc + j], want);
+				}
+		}
+		free(a);
+		free(b);
+		free(c);
 	}
 }

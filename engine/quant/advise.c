@@ -284,9 +284,12 @@ static int build_type(const adv_ctx *c, const vl_quant_ops *ops, built *b, vl_ad
 		b->secondary = b->v.sstride ? vl_qalloc(c->nbase * b->v.sstride) : NULL;
 		if (!b->primary || (b->v.sstride && !b->secondary))
 			return vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "out of memory encoding %s", ops->name);
-		for (size_t i = 0; i < c->nbase; i++)
-			ops->encode(&b->v, c->base + i * c->dim, b->primary + i * b->v.pstride,
-			            b->secondary ? b->secondary + i * b->v.sstride : NULL);
+		if (ops->encode_rows) /* LeanVec: one pass over the projection per block */
+			ops->encode_rows(&b->v, c->base, c->nbase, b->primary, b->secondary);
+		else
+			for (size_t i = 0; i < c->nbase; i++)
+				ops->encode(&b->v, c->base + i * c->dim, b->primary + i * b->v.pstride,
+				            b->secondary ? b->secondary + i * b->v.sstride : NULL);
 		b->v.primary = b->primary;
 		b->v.secondary = b->secondary;
 	}

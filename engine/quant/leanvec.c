@@ -93,32 +93,42 @@ static size_t lv_train_rows(uint32_t dim, const char *const *params, size_t npar
 	return vl_quant_training_rows(params, nparams);
 }
 
+/* y[r][i] = <P_i, x_r> for m rows of x (dim floats each): one pass over P
+ * for the whole block (a matrix product; P is rdim x dim floats, larger
+ * than the caches at dim 768). Every y is this level's dot_f32 exactly
+ * (simd.h dot_f32_nt), whatever the block: encode and encode_rows agree. */
 static void project(const vl_kernels *k, const float *proj, uint32_t rdim, uint32_t dim,
-                    const float *x, float *y)
+                    const float *x, size_t m, float *y)
 {
-	for (uint32_t i = 0; i < rdim; i++)
-		y[i] = k->dot_f32(proj + (size_t)i * dim, x, dim);
+	k->dot_f32_nt(x, dim, m, proj, dim, rdim, dim, y, rdim);
 }
+
+#define ENC_BLOCK 32 /* rows projected together: 32 x dim floats stay in L2 */
 
 /* rmean and the primary exponent from the projected sample. */
 static int reduced_stats(const float *rows, size_t n, uint32_t dim, uint32_t rdim, int cos,
                          const float *mean, const float *proj, float *rmean, int32_t *exp1)
 {
 	const vl_kernels *k = vl_kern();
-	float *x = malloc((size_t)dim * sizeof *x), *y = malloc((size_t)rdim * sizeof *y);
+	float *x = malloc((size_t)ENC_BLOCK * dim * sizeof *x);
 	double *sum = calloc(rdim, sizeof *sum);
 	float *ys = n ? malloc(n * (size_t)rdim * sizeof *ys) : NULL;
 	int rc = VL_ENOMEM;
-	if (!x || !y || !sum || (n && !ys))
+	if (!x || !sum || (n && !ys))
 		goto out;
-	for (size_t r = 0; r < n; r++) {
-		vl_qclean(rows + r * dim, dim, cos, x);
-		for (uint32_t j = 0; j < dim; j++)
-			x[j] -= mean[j];
-		project(k, proj, rdim, dim, x, ys + r * rdim);
+	for (size_t r0 = 0; r0 < n; r0 += ENC_BLOCK) {
+		size_t nb = n - r0 < ENC_BLOCK ? n - r0 : ENC_BLOCK;
+		for (size_t r = 0; r < nb; r++) {
+			float *xr = x + r * dim;
+			vl_qclean(rows + (r0 + r) * dim, dim, cos, xr);
+			for (uint32_t j = 0; j < dim; j++)
+				xr[j] -= mean[j];
+		}
+		project(k, proj, rdim, dim, x, nb, ys + r0 * rdim);
+	}
+	for (size_t r = 0; r < n; r++)
 		for (uint32_t i = 0; i < rdim; i++)
 			sum[i] += ys[r * rdim + i];
-	}
 	for (uint32_t i = 0; i < rdim; i++)
 		rmean[i] = n ? (float)(sum[i] / (double)n) : 0.0f;
 	double amax = 0;
@@ -130,7 +140,6 @@ static int reduced_stats(const float *rows, size_t n, uint32_t dim, uint32_t rdi
 	rc = VL_OK;
 out:
 	free(x);
-	free(y);
 	free(sum);
 	free(ys);
 	return rc;
@@ -308,11 +317,47 @@ static void lv_encode(const vl_qview *v, const float *x, uint8_t *primary, uint8
 	if (primary) { /* the projection: skipped when only the secondary is wanted */
 		for (uint32_t j = 0; j < s->dim; j++)
 			w[j] -= s->mean[j];
-		project(s->k, s->proj, s->rdim, s->dim, w, y);
+		project(s->k, s->proj, s->rdim, s->dim, w, 1, y);
 		vl_lvq_encode(&s->p, y, primary, NULL);
 	}
 	if (w != buf)
 		free(w);
+}
+
+/* encode for n rows, ENC_BLOCK at a time: the projection of a block is one
+ * pass over P. Row by row when the block buffer cannot be had. */
+static void lv_encode_rows(const vl_qview *v, const float *x, size_t n, uint8_t *primary,
+                           uint8_t *secondary)
+{
+	const lv_view *s = v->state;
+	size_t dim = s->dim, rdim = s->rdim;
+	float *w = n > 1 ? vl_qalloc((size_t)ENC_BLOCK * (dim + rdim) * sizeof *w) : NULL;
+	if (!w) {
+		for (size_t r = 0; r < n; r++)
+			lv_encode(v, x + r * dim, primary ? primary + r * v->pstride : NULL,
+			          secondary ? secondary + r * v->sstride : NULL);
+		return;
+	}
+	float *y = w + (size_t)ENC_BLOCK * dim;
+	int cos = v->metric == VL_METRIC_COSINE;
+	for (size_t r0 = 0; r0 < n; r0 += ENC_BLOCK) {
+		size_t nb = n - r0 < ENC_BLOCK ? n - r0 : ENC_BLOCK;
+		for (size_t r = 0; r < nb; r++) {
+			float *wr = w + r * dim;
+			vl_qclean(x + (r0 + r) * dim, (uint32_t)dim, cos, wr);
+			if (secondary)
+				vl_lvq_encode(&s->s, wr, secondary + (r0 + r) * v->sstride, NULL);
+			if (primary)
+				for (size_t j = 0; j < dim; j++)
+					wr[j] -= s->mean[j];
+		}
+		if (!primary)
+			continue;
+		project(s->k, s->proj, s->rdim, s->dim, w, nb, y);
+		for (size_t r = 0; r < nb; r++)
+			vl_lvq_encode(&s->p, y + r * rdim, primary + (r0 + r) * v->pstride, NULL);
+	}
+	free(w);
 }
 
 static void lv_decode(const vl_qview *v, uint64_t row, int with_secondary, float *out)
@@ -351,24 +396,20 @@ static void lv_prepare(const vl_qview *v, const float *q, void *qbuf)
 	vl_lvq_query *qs = (vl_lvq_query *)(void *)((uint8_t *)qbuf + s->qsize_p);
 	float *w = vl_lvq_qfloats(&s->s, qs), *y = vl_lvq_qfloats(&s->p, qbuf);
 	vl_qclean(q, s->dim, cos, w);
-	double qm = 0;
-	for (uint32_t j = 0; j < s->dim; j++)
-		qm += (double)w[j] * s->mean[j];
-	vl_lvq_prepare(&s->s, w, l2, cos ? 1.0f : 0.0f, qs);
+	double ws[4]; /* sum u, |u|^2, <q, mean>, max |u| */
+	vl_lvq_prepare(&s->s, w, l2, cos ? 1.0f : 0.0f, qs, ws);
 	/* w now holds q - mean (l2) or q (ip, cosine) */
-	project(s->k, s->proj, s->rdim, s->dim, w, y);
+	project(s->k, s->proj, s->rdim, s->dim, w, 1, y);
 	if (l2) {
 		/* the part of q - mean outside the subspace adds the same amount to
 		 * every row's distance; keep it so primary distances estimate the
 		 * true ones (comparable with other sources when merging) */
-		double out2 = 0;
-		for (uint32_t j = 0; j < s->dim; j++)
-			out2 += (double)w[j] * w[j];
-		for (uint32_t i = 0; i < s->rdim; i++)
-			out2 -= (double)y[i] * y[i];
-		vl_lvq_prepare(&s->p, y, 1, out2 > 0 ? (float)out2 : 0.0f, qbuf);
+		double ys[4];
+		s->k->lvq_center(y, NULL, 0, s->rdim, y, ys);
+		double out2 = ws[1] - ys[1];
+		vl_lvq_prepare(&s->p, y, 1, out2 > 0 ? (float)out2 : 0.0f, qbuf, NULL);
 	} else {
-		vl_lvq_prepare(&s->p, y, 0, (float)((cos ? 1.0 : 0.0) - qm), qbuf);
+		vl_lvq_prepare(&s->p, y, 0, (float)((cos ? 1.0 : 0.0) - ws[2]), qbuf, NULL);
 	}
 }
 
@@ -393,11 +434,23 @@ static void lv_dist_rows(const vl_qview *v, const void *qbuf, const uint32_t *ro
 	s->k->lvq_gather(qbuf, v->primary, v->pstride, rows, n, out);
 }
 
+/* Float distance to the full-dimension LVQ-8 row (simd.h lvq_rerank). */
 static float lv_dist_secondary(const vl_qview *v, const void *qbuf, uint64_t row)
 {
 	const lv_view *s = v->state;
 	const vl_lvq_query *qs = (const vl_lvq_query *)(const void *)((const uint8_t *)qbuf + s->qsize_p);
-	return vl_lvq_dist_float(&s->s, qs, s->k, v->secondary + row * v->sstride, NULL);
+	uint32_t zero = 0;
+	float out;
+	s->k->lvq_rerank(qs, v->secondary + row * v->sstride, 0, NULL, 0, &zero, 1, &out);
+	return out;
+}
+
+static void lv_dist_secondary_rows(const vl_qview *v, const void *qbuf, const uint32_t *rows,
+                                   size_t n, float *out)
+{
+	const lv_view *s = v->state;
+	const vl_lvq_query *qs = (const vl_lvq_query *)(const void *)((const uint8_t *)qbuf + s->qsize_p);
+	s->k->lvq_rerank(qs, v->secondary, v->sstride, NULL, 0, rows, n, out);
 }
 
 #define LEANVEC_TYPE(sym, str, ID)                                                                \
@@ -426,6 +479,8 @@ static float lv_dist_secondary(const vl_qview *v, const void *qbuf, uint64_t row
 		.dist_range = lv_dist_range,                                                      \
 		.dist_rows = lv_dist_rows,                                                        \
 		.dist_secondary = lv_dist_secondary,                                              \
+		.dist_secondary_rows = lv_dist_secondary_rows,                                    \
+		.encode_rows = lv_encode_rows,                                                    \
 		.check_schema = lv_check_schema,                                                  \
 	};
 

@@ -266,7 +266,7 @@ static void lvq_prepare(const vl_qview *v, const float *q, void *qbuf)
 	 * vl_lvq_prepare transforms in place: no allocation per query */
 	float *w = vl_lvq_qfloats(&s->c, qbuf);
 	vl_qclean(q, v->dim, cos, w);
-	vl_lvq_prepare(&s->c, w, v->metric == VL_METRIC_L2, cos ? 1.0f : 0.0f, qbuf);
+	vl_lvq_prepare(&s->c, w, v->metric == VL_METRIC_L2, cos ? 1.0f : 0.0f, qbuf, NULL);
 }
 
 static float lvq_dist(const vl_qview *v, const void *qbuf, uint64_t row)
@@ -290,14 +290,26 @@ static void lvq_dist_rows(const vl_qview *v, const void *qbuf, const uint32_t *r
 	s->k->lvq_gather(qbuf, v->primary, v->pstride, rows, n, out);
 }
 
+/* The two-level reconstruction in float (simd.h lvq_rerank); without a
+ * SECONDARY section, level 1 alone. */
 static float lvq_dist_secondary(const vl_qview *v, const void *qbuf, uint64_t row)
 {
 	const lvq_view *s = v->state;
-	return vl_lvq_dist_float(&s->c, qbuf, s->k, v->primary + row * v->pstride,
-	                         v->secondary ? v->secondary + row * v->sstride : NULL);
+	uint32_t zero = 0;
+	float out;
+	s->k->lvq_rerank(qbuf, v->primary + row * v->pstride, 0,
+	                 v->secondary ? v->secondary + row * v->sstride : NULL, 0, &zero, 1, &out);
+	return out;
 }
 
-#define LVQ_TYPE(sym, str, ID, SECONDARY)                                                         \
+static void lvq_dist_secondary_rows(const vl_qview *v, const void *qbuf, const uint32_t *rows,
+                                    size_t n, float *out)
+{
+	const lvq_view *s = v->state;
+	s->k->lvq_rerank(qbuf, v->primary, v->pstride, v->secondary, v->sstride, rows, n, out);
+}
+
+#define LVQ_TYPE(sym, str, ID, SECONDARY, ROWS)                                                   \
 	static int sym##_train(uint32_t dim, vl_metric metric, const char *const *params,         \
 	                       size_t nparams, const float *rows, size_t n, uint8_t **state,       \
 	                       size_t *state_len, vl_diag *d)                                      \
@@ -323,10 +335,11 @@ static float lvq_dist_secondary(const vl_qview *v, const void *qbuf, uint64_t ro
 		.dist_range = lvq_dist_range,                                                     \
 		.dist_rows = lvq_dist_rows,                                                       \
 		.dist_secondary = SECONDARY,                                                      \
+		.dist_secondary_rows = ROWS,                                                      \
 	};
 
-LVQ_TYPE(lvq8, "lvq8", VL_STORAGE_LVQ8, NULL)
-LVQ_TYPE(lvq4, "lvq4", VL_STORAGE_LVQ4, NULL)
-LVQ_TYPE(lvq4x4, "lvq4x4", VL_STORAGE_LVQ4X4, lvq_dist_secondary)
-LVQ_TYPE(lvq4x8, "lvq4x8", VL_STORAGE_LVQ4X8, lvq_dist_secondary)
-LVQ_TYPE(lvq8x8, "lvq8x8", VL_STORAGE_LVQ8X8, lvq_dist_secondary)
+LVQ_TYPE(lvq8, "lvq8", VL_STORAGE_LVQ8, NULL, NULL)
+LVQ_TYPE(lvq4, "lvq4", VL_STORAGE_LVQ4, NULL, NULL)
+LVQ_TYPE(lvq4x4, "lvq4x4", VL_STORAGE_LVQ4X4, lvq_dist_secondary, lvq_dist_secondary_rows)
+LVQ_TYPE(lvq4x8, "lvq4x8", VL_STORAGE_LVQ4X8, lvq_dist_secondary, lvq_dist_secondary_rows)
+LVQ_TYPE(lvq8x8, "lvq8x8", VL_STORAGE_LVQ8X8, lvq_dist_secondary, lvq_dist_secondary_rows)

@@ -39,6 +39,7 @@ typedef struct vl_lvq_codec {
 	size_t pstride;            /* code_bytes1 + VL_LVQ_TRAILER */
 	size_t sstride;            /* code_bytes2 */
 	size_t qcode_bytes;        /* bytes of the quantized query (multiple of 64) */
+	const vl_kernels *k;       /* vl_kern() at init: preparation and re-ranking kernels */
 } vl_lvq_codec;
 
 /* Padded code bytes for `dim` components of `bits` (4 or 8). */
@@ -78,18 +79,19 @@ float vl_lvq_row_bias(const vl_lvq_codec *c, const uint8_t *primary);
  * codec's space (dim floats). l2: dist = a0 + |w - x^|^2; otherwise
  * dist = a0 - <w, x^> (x^ = mean + reconstruction). Writes
  * vl_lvq_qsize(c) bytes at q (64-byte aligned): the vl_lvq_query, the
- * quantized query, then the float vector u the float path uses.
+ * quantized query, then the float vector u the float path uses. Every
+ * kernel level writes the same bytes (simd.h). sums (optional, 4 doubles):
+ * sum u, |u|^2, <w, mean>, max |u_j| (u = w - mean for l2, else w).
  */
 size_t vl_lvq_qsize(const vl_lvq_codec *c);
-void vl_lvq_prepare(const vl_lvq_codec *c, const float *w, int l2, float a0, vl_lvq_query *q);
+void vl_lvq_prepare(const vl_lvq_codec *c, const float *w, int l2, float a0, vl_lvq_query *q,
+                    double *sums);
 /* The float area (dim floats) of a query buffer: w may be placed there
  * before vl_lvq_prepare, which then works in place. */
 float *vl_lvq_qfloats(const vl_lvq_codec *c, void *qbuf);
 
-/* The same distance computed in float from the reconstruction, with both
- * levels when secondary is not NULL (re-ranking). */
-float vl_lvq_dist_float(const vl_lvq_codec *c, const vl_lvq_query *q, const vl_kernels *k,
-                        const uint8_t *primary, const uint8_t *secondary);
+/* Re-ranking (the float distance to the one- or two-level reconstruction)
+ * is the kernel lvq_rerank on a prepared query (simd.h). */
 
 /* Training helpers shared with leanvec.c (lvq.c). */
 #define VL_QUANT_TRAINING_DEFAULT 10240u

@@ -15,8 +15,6 @@
 #include "simd/fp16.h"
 #include "vl_bytes.h"
 
-#define CHUNK 256
-
 size_t vl_lvq_code_bytes(uint32_t dim, uint32_t bits)
 {
 	return bits == 4 ? vl_qalign(dim, 64) / 2 : vl_qalign(dim, 32);
@@ -35,6 +33,7 @@ void vl_lvq_codec_init(vl_lvq_codec *c, uint32_t dim, uint32_t bits1, uint32_t b
 	c->mean = mean;
 	c->code_bytes1 = vl_lvq_code_bytes(dim, bits1);
 	c->code_bytes2 = bits2 ? vl_lvq_code_bytes(dim, bits2) : 0;
+	c->k = vl_kern();
 	c->pstride = c->code_bytes1 + VL_LVQ_TRAILER;
 	c->sstride = c->code_bytes2;
 	if (bits1 == 4)
@@ -71,29 +70,6 @@ unsigned vl_lvq_get(const uint8_t *codes, uint32_t bits, uint32_t i)
 	return (i % 64) < 32 ? b & 15u : b >> 4;
 }
 
-static void put(uint8_t *codes, uint32_t bits, uint32_t i, unsigned v)
-{
-	if (bits == 8) {
-		codes[i] = (uint8_t)v;
-		return;
-	}
-	uint8_t *b = &codes[(i / 64) * 32 + i % 32];
-	if ((i % 64) < 32)
-		*b = (uint8_t)((*b & 0xf0u) | v);
-	else
-		*b = (uint8_t)((*b & 0x0fu) | v << 4);
-}
-
-/* round(t) clamped to [0, max]; NaN maps to 0 (no UB on any input). */
-static inline unsigned quantize(float t, unsigned max)
-{
-	if (!(t > 0.0f))
-		return 0;
-	if (!(t < (float)max))
-		return max;
-	return (unsigned)(t + 0.5f);
-}
-
 float vl_lvq_row_scale(const vl_lvq_codec *c, const uint8_t *primary)
 {
 	return vl_f16_to_f32(vl_ld16(primary + c->code_bytes1));
@@ -116,42 +92,24 @@ static void pick_grid(float lo, float hi, uint32_t bits, uint16_t *scale, uint16
 
 void vl_lvq_encode(const vl_lvq_codec *c, const float *x, uint8_t *primary, uint8_t *secondary)
 {
-	uint32_t dim = c->dim;
-	float y[CHUNK];
-	/* pass 1: the grid needs min/max of y over all components */
+	/* pass 1: the grid needs min/max of y = (x - mean) / unit */
 	float lo = INFINITY, hi = -INFINITY;
-	for (uint32_t j = 0; j < dim; j++) {
-		float v = (x[j] - c->mean[j]) * c->inv_unit;
-		lo = v < lo ? v : lo;
-		hi = v > hi ? v : hi;
-	}
+	c->k->lvq_minmax(x, c->mean, c->dim, c->inv_unit, &lo, &hi);
 	if (!(lo <= hi)) /* NaN input (the engine rejects it): keep the row defined */
 		lo = hi = 0;
 	uint16_t hs_bits, hb_bits;
 	pick_grid(lo, hi, c->bits1, &hs_bits, &hb_bits);
 	float hs = vl_f16_to_f32(hs_bits), hb = vl_f16_to_f32(hb_bits);
-	unsigned max1 = (1u << c->bits1) - 1, max2 = c->bits2 ? (1u << c->bits2) - 1 : 0;
+	unsigned max2 = c->bits2 ? (1u << c->bits2) - 1 : 0;
 	float step2 = c->bits2 ? hs / (float)max2 : 0, half = hs * 0.5f;
 
+	/* pass 2: the codes (the kernels write the same bytes at every level) */
 	memset(primary, 0, c->pstride);
-	if (secondary && c->bits2)
-		memset(secondary, 0, c->sstride);
-	double norm = 0;
-	for (uint32_t j0 = 0; j0 < dim; j0 += CHUNK) {
-		uint32_t n = dim - j0 < CHUNK ? dim - j0 : CHUNK;
-		for (uint32_t j = 0; j < n; j++)
-			y[j] = (x[j0 + j] - c->mean[j0 + j]) * c->inv_unit;
-		for (uint32_t j = 0; j < n; j++) {
-			unsigned c1 = quantize((y[j] - hb) / hs, max1);
-			put(primary, c->bits1, j0 + j, c1);
-			float v1 = hb + hs * (float)c1;
-			norm += (double)v1 * v1;
-			if (secondary && c->bits2) {
-				unsigned c2 = quantize((y[j] - v1 + half) / step2, max2);
-				put(secondary, c->bits2, j0 + j, c2);
-			}
-		}
-	}
+	uint8_t *sec = secondary && c->bits2 ? secondary : NULL;
+	if (sec)
+		memset(sec, 0, c->sstride);
+	double norm = c->k->lvq_codes(x, c->mean, c->dim, c->inv_unit, hs, hb, c->bits1, primary,
+	                              c->bits2, step2, half, sec);
 	uint8_t *t = primary + c->code_bytes1;
 	vl_st16(t, hs_bits);
 	vl_st16(t + 2, hb_bits);
@@ -201,48 +159,36 @@ float *vl_lvq_qfloats(const vl_lvq_codec *c, void *qbuf)
 	return (float *)(void *)((uint8_t *)qbuf + sizeof(vl_lvq_query) + c->qcode_bytes);
 }
 
-void vl_lvq_prepare(const vl_lvq_codec *c, const float *w, int l2, float a0, vl_lvq_query *q)
+/* The bound of |q_i|: int8 for 4-bit codes; for 8-bit codes q = 128 qh +
+ * ql split in two int8 halves (simd.h), |q| <= 8127, and small enough
+ * that sum 255 |q_i| (with the +-64 of the split) stays below 2^31. */
+static double query_qmax(const vl_lvq_codec *c)
+{
+	if (c->bits1 == 4)
+		return 127;
+	double qmax = floor(2147483647.0 / (255.0 * (double)c->code_bytes1)) - 64;
+	return qmax > 8127 ? 8127 : qmax;
+}
+
+void vl_lvq_prepare(const vl_lvq_codec *c, const float *w, int l2, float a0, vl_lvq_query *q,
+                    double *sums)
 {
 	uint32_t dim = c->dim;
 	uint8_t *base = (uint8_t *)q;
-	float *u = vl_lvq_qfloats(c, q); /* may be w itself: each w[j] is read before u[j] is written */
+	float *u = vl_lvq_qfloats(c, q); /* may be w itself: the kernel reads w[j] before writing u[j] */
 	memset(q, 0, sizeof *q);
 	memset(base + sizeof *q, 0, c->qcode_bytes);
-	double su = 0, uu = 0, wm = 0, amax = 0;
-	for (uint32_t j = 0; j < dim; j++) {
-		float wj = w[j];
-		u[j] = l2 ? wj - c->mean[j] : wj;
-		su += u[j];
-		uu += (double)u[j] * u[j];
-		wm += (double)wj * c->mean[j];
-		amax = fabs(u[j]) > amax ? fabs(u[j]) : amax;
-	}
-	/* 4-bit codes: int8 query. 8-bit codes: q = 128 qh + ql split in two
-	 * int8 halves (simd.h), |q| <= 8127, and small enough that
-	 * sum 255 |q_i| (with the +-64 of the split) stays below 2^31. */
-	double qmax;
-	if (c->bits1 == 4)
-		qmax = 127;
-	else {
-		qmax = floor(2147483647.0 / (255.0 * (double)c->code_bytes1)) - 64;
-		qmax = qmax > 8127 ? 8127 : qmax;
-	}
-	double alpha = amax > 0 && isfinite(amax) ? amax / qmax : 0;
-	double se = 0;
-	for (uint32_t j = 0; j < dim; j++) {
-		double t = alpha > 0 ? (double)u[j] / alpha : 0;
-		double r = t > qmax ? qmax : t < -qmax ? -qmax : nearbyint(t);
-		if (!(r == r))
-			r = 0;
-		se += (double)u[j] - alpha * r;
-		int8_t *qc = (int8_t *)(base + sizeof *q);
-		if (c->bits1 == 4) {
-			qc[vl_lvq4_qpos(j)] = (int8_t)r;
-		} else {
-			int ri = (int)r, qh = (ri + 64 + 8192) / 128 - 64; /* floor((r + 64) / 128) */
-			qc[j] = (int8_t)qh;
-			qc[c->code_bytes1 + j] = (int8_t)(ri - 128 * qh);
-		}
+	double s[4];
+	c->k->lvq_center(w, c->mean, l2, dim, u, s);
+	double su = s[0], uu = s[1], wm = s[2], amax = s[3];
+	/* u ~ alpha q: r_i = round(u_i / alpha), and the rounding error
+	 * e = u - alpha q sums to su - alpha sum(q) */
+	double qmax = query_qmax(c), alpha = 0, se = su;
+	if (amax > 0 && isfinite(amax)) {
+		alpha = amax / qmax;
+		int64_t sq = c->k->lvq_quantize(u, dim, qmax / amax, qmax, c->bits1, c->code_bytes1,
+		                                (int8_t *)(base + sizeof *q));
+		se = su - alpha * (double)sq;
 	}
 	double unit = c->unit, mid = ((1u << c->bits1) - 1) / 2.0;
 	q->bits = c->bits1;
@@ -250,6 +196,8 @@ void vl_lvq_prepare(const vl_lvq_codec *c, const float *w, int l2, float a0, vl_
 	q->qoff = (uint32_t)sizeof *q;
 	q->uoff = (uint32_t)(sizeof *q + c->qcode_bytes);
 	q->dim = dim;
+	q->bits2 = c->bits2;
+	q->unit = c->unit;
 	q->l2 = l2 ? 1 : 0;
 	q->sq = (float)(unit * su);
 	q->alpha = (float)(unit * alpha);
@@ -257,18 +205,6 @@ void vl_lvq_prepare(const vl_lvq_codec *c, const float *w, int l2, float a0, vl_
 	q->a0 = a0;
 	q->a = l2 ? (float)(a0 + uu) : (float)(a0 - wm);
 	q->b = l2 ? -2.0f : -1.0f;
-}
-
-float vl_lvq_dist_float(const vl_lvq_codec *c, const vl_lvq_query *q, const vl_kernels *k,
-                        const uint8_t *primary, const uint8_t *secondary)
-{
-	const float *u = (const float *)(const void *)((const uint8_t *)q + q->uoff);
-	float buf[CHUNK];
-	float s = 0;
-	for (uint32_t j0 = 0; j0 < c->dim; j0 += CHUNK) {
-		uint32_t n = c->dim - j0 < CHUNK ? c->dim - j0 : CHUNK;
-		vl_lvq_recon(c, primary, secondary, j0, n, buf);
-		s += q->l2 ? k->l2_f32(u + j0, buf, n) : k->dot_f32(u + j0, buf, n);
-	}
-	return q->l2 ? q->a0 + s : q->a - s;
+	if (sums)
+		memcpy(sums, s, sizeof s);
 }

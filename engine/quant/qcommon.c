@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "qcommon.h"
+#include "simd/simd.h"
 
 const char *vl_qparam(const char *const *params, size_t n, const char *name)
 {
@@ -31,16 +32,11 @@ int vl_qparam_parse_u32(const char *name, const char *value, uint32_t min, uint3
 
 double vl_qclean(const float *x, uint32_t dim, int normalize, float *out)
 {
-	double ss = 0;
-	for (uint32_t i = 0; i < dim; i++) {
-		float v = isfinite(x[i]) ? x[i] : 0.0f;
-		out[i] = v;
-		ss += (double)v * v;
-	}
-	double norm = sqrt(ss);
+	/* the kernels give every level the same bytes (simd.h) */
+	const vl_kernels *k = vl_kern();
+	double norm = sqrt(k->clean_f32(x, dim, out));
 	if (normalize && norm > 0 && isfinite(norm))
-		for (uint32_t i = 0; i < dim; i++)
-			out[i] = (float)(out[i] / norm);
+		k->scale_f32(out, dim, 1.0 / norm);
 	return norm;
 }
 

@@ -17,8 +17,9 @@ int vl_qparam_parse_u32(const char *name, const char *value, uint32_t min, uint3
                         uint32_t *out, vl_diag *d);
 
 /* out = x with non-finite components replaced by 0 (the engine rejects them
- * at insert; encoders must still stay defined), divided by its L2 norm when
- * `normalize` (a zero vector stays zero). Returns the norm. */
+ * at insert; encoders must still stay defined), scaled by 1/|x| (in double)
+ * when `normalize` (a zero vector stays zero). Returns the norm. Same bytes
+ * at every kernel level (out may be x). */
 double vl_qclean(const float *x, uint32_t dim, int normalize, float *out);
 
 static inline size_t vl_qalign(size_t x, size_t a) { return (x + a - 1) / a * a; }

@@ -52,6 +52,17 @@ int vl_quant_search(const vl_qview *v, const float *originals, const float *q, u
 	if (mode == VL_QRERANK_NONE) {
 		for (size_t i = 0; i < cand.n; i++)
 			vl_topk_push(&best, cand.a[i].dist, cand.a[i].row, 0);
+	} else if (mode == VL_QRERANK_SECONDARY && v->ops->dist_secondary_rows) {
+		uint32_t rows[BLOCK];
+		float dist[BLOCK];
+		for (size_t i0 = 0; i0 < cand.n; i0 += BLOCK) {
+			size_t nb = cand.n - i0 < BLOCK ? cand.n - i0 : BLOCK;
+			for (size_t i = 0; i < nb; i++)
+				rows[i] = cand.a[i0 + i].row;
+			v->ops->dist_secondary_rows(v, qbuf, rows, nb, dist);
+			for (size_t i = 0; i < nb; i++)
+				vl_topk_push(&best, dist[i], rows[i], 0);
+		}
 	} else {
 		for (size_t i = 0; i < cand.n; i++) {
 			uint32_t row = cand.a[i].row;

@@ -87,6 +87,19 @@ typedef struct vl_quant_ops {
 	 * 2 <= dim <= 4096 and REDUCE < dim). */
 	int (*check_schema)(uint32_t dim, vl_metric metric, const char *const *params, size_t nparams,
 	                    vl_diag *d);
+
+	/* Optional (NULL: call dist_secondary per row). dist_secondary of
+	 * rows[0..n) into out[0..n), the same values; re-ranking a candidate
+	 * list in one call lets the kernel overlap the rows' cache misses. */
+	void (*dist_secondary_rows)(const vl_qview *v, const void *qbuf, const uint32_t *rows,
+	                            size_t n, float *out);
+	/* Optional (NULL: call encode per row). encode of n consecutive
+	 * originals x[0..n*dim) into n PRIMARY rows (pstride apart) and n
+	 * SECONDARY rows (sstride apart); either may be NULL. The same bytes as
+	 * encode row by row (LeanVec projects a block of rows as one matrix
+	 * product instead of one matrix-vector product per row). */
+	void (*encode_rows)(const vl_qview *v, const float *x, size_t n, uint8_t *primary,
+	                    uint8_t *secondary);
 } vl_quant_ops;
 
 /* Registry: by name or id; NULL if unknown. */

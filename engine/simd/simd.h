@@ -38,11 +38,13 @@ typedef struct vl_lvq_query {
 	uint32_t qoff;          /* byte offset from this struct to the query (64-aligned) */
 	uint32_t l2;            /* 1: add the row's stored squared norm */
 	float sq, alpha, corr, a, b;
-	/* used by the float path of engine/quant, not by the kernels */
+	/* used by the float (re-ranking) kernel lvq_rerank, not by the integer ones */
 	float a0;               /* distance offset before the |u|^2 / <w, mean> terms */
 	uint32_t uoff;          /* byte offset to the unquantized float query u */
 	uint32_t dim;           /* components */
-	uint32_t reserved[4];
+	uint32_t bits2;         /* level-2 code width (0: one level) */
+	float unit;             /* 2^exp: row constants are in these units */
+	uint32_t reserved[2];
 } vl_lvq_query;
 
 _Static_assert(sizeof(vl_lvq_query) == 64, "vl_lvq_query is one cache line");
@@ -105,6 +107,62 @@ typedef struct vl_kernels {
 	                 float *out);
 	void (*lvq_gather)(const struct vl_lvq_query *q, const uint8_t *base, size_t stride,
 	                   const uint32_t *ids, size_t n, float *out);
+
+	/* ---- float side of LVQ: query preparation, re-ranking, projection ----
+	 * The preparation kernels return the scalar level's values bit for bit
+	 * (prepare must give every level the same integers and constants, so
+	 * that lvq_scan/lvq_gather agree exactly): sums are taken in double in
+	 * 16 lanes (lane l adds components l, l + 16, ... in order), combined
+	 * by the fixed tree of vl_sum16_f64; the products of two floats they
+	 * add are exact in double, so fusing into FMAs changes nothing. */
+	/* out = x with non-finite components replaced by +0 (out may be x);
+	 * returns sum out_i^2. */
+	double (*clean_f32)(const float *x, size_t n, float *out);
+	/* x_i = (float)((double)x_i * s) */
+	void (*scale_f32)(float *x, size_t n, double s);
+	/* u = w - mean when sub, else u = w (u may be w; mean may be NULL when
+	 * !sub). s[0] = sum u, s[1] = sum u^2, s[2] = sum w*mean (0 without
+	 * mean), s[3] = max |u|. */
+	void (*lvq_center)(const float *w, const float *mean, int sub, size_t n, float *u,
+	                   double s[4]);
+	/* r_i = lrint(min(max(u_i * inv, -qmax), qmax)) in double (round to
+	 * nearest even), for i < n, written in the query layout of `bits`
+	 * (simd.h above; 8-bit: qh = floor((r + 64) / 128) at q[i], ql = r -
+	 * 128 qh at q[code_bytes + i]); entries past n are not written. Returns
+	 * sum r_i. Needs qmax <= 8127 (so qh, ql stay in [-64, 63]). */
+	int64_t (*lvq_quantize)(const float *u, size_t n, double inv, double qmax, uint32_t bits,
+	                        size_t code_bytes, int8_t *q);
+	/* Re-ranking distances in float, without query quantization, to rows
+	 * ids[0..n) of pbase (level-1 codes + trailer, pstride apart) and, when
+	 * sbase is not NULL and q->bits2, of sbase (level-2 codes, sstride
+	 * apart). Component j of a row is unit * (B + S * C_j) with
+	 *   two levels: C_j = (2^bits2 - 1) c1_j + c2_j, S = scale / (2^bits2 - 1),
+	 *               B = bias - scale / 2;
+	 *   one level:  C_j = c1_j, S = scale, B = bias;
+	 * distance: l2 a0 + sum (u_j - x_j)^2, otherwise a - sum u_j x_j (u at
+	 * q->uoff, q->dim floats). Float sums: levels agree within rounding. */
+	void (*lvq_rerank)(const struct vl_lvq_query *q, const uint8_t *pbase, size_t pstride,
+	                   const uint8_t *sbase, size_t sstride, const uint32_t *ids, size_t n,
+	                   float *out);
+	/* LVQ encoding (.spec-parts/quant.md), the same bytes at every level.
+	 * y_j = (x_j - mean_j) * inv_unit in float. minmax: *lo = min(*lo, y_j),
+	 * *hi = max(*hi, y_j) over j < n (a NaN y_j is skipped). codes: c1_j =
+	 * q((y_j - hb) / hs, 2^bits1 - 1) with q(t, M) = 0 if !(t > 0), M if
+	 * !(t < M), else (unsigned)(t + 0.5f); when c2 and bits2: v_j = hb + hs
+	 * c1_j (no FMA), c2_j = q(((y_j - v_j) + half) / step2, 2^bits2 - 1).
+	 * Codes go into c1 / c2 in the layout of their width (both zeroed by the
+	 * caller; padding codes stay 0). Returns sum v_j^2 in double (16 lanes,
+	 * as the preparation sums). */
+	void (*lvq_minmax)(const float *x, const float *mean, size_t n, float inv_unit, float *lo,
+	                   float *hi);
+	double (*lvq_codes)(const float *x, const float *mean, size_t n, float inv_unit, float hs,
+	                    float hb, uint32_t bits1, uint8_t *c1, uint32_t bits2, float step2,
+	                    float half, uint8_t *c2);
+	/* c[i * ldc + j] = dot_f32(a + i * lda, b + j * ldb, k) for i < m, j < nb,
+	 * bit for bit this level's dot_f32, computed in register blocks (a
+	 * matrix product: LeanVec projects many rows with one pass over P). */
+	void (*dot_f32_nt)(const float *a, size_t lda, size_t m, const float *b, size_t ldb,
+	                   size_t nb, size_t k, float *c, size_t ldc);
 
 	/* double-precision helpers for the PCA behind LeanVec (training only) */
 	double (*dot_f64)(const double *a, const double *b, size_t n);

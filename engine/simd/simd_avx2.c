@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lvq_kern.h"
+#include "lvqf_kern.h"
 #include "simd.h"
 
 static inline float hsum256(__m256 v)
@@ -148,6 +149,76 @@ static void dot_f16_batch(const float *q, const uint8_t *rows, size_t stride, si
 		out[r] = dot_f16(q, (const uint16_t *)(const void *)(rows + r * stride), dim);
 }
 
+/* ---- many dot products (projections): dot_f32's operations, blocked ---- */
+
+/*
+ * dot_f32 of 2 rows of a with 2 rows of b: per pair exactly the loads,
+ * FMAs, masked tail and reduction of dot_f32 above (so the values are
+ * dot_f32's bit for bit), each b load shared by the two a rows and each a
+ * load by the two b rows. Named accumulators (arrays would live on the
+ * stack): sAB for the first 8 lanes of pair (a_A, b_B), tAB for the next.
+ */
+#define NT_PAIR(s, x0, x1, c, y)                                                                  \
+	do {                                                                                      \
+		__m256 y_ = (y);                                                                  \
+		s##0##c = _mm256_fmadd_ps(x0, y_, s##0##c);                                       \
+		s##1##c = _mm256_fmadd_ps(x1, y_, s##1##c);                                       \
+	} while (0)
+
+static void nt_2x2(const float *a0, const float *a1, const float *b0, const float *b1, size_t n,
+                   float *o0, float *o1)
+{
+	__m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00;
+	__m256 t00 = s00, t01 = s00, t10 = s00, t11 = s00;
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		__m256 x0 = _mm256_loadu_ps(a0 + i), x1 = _mm256_loadu_ps(a1 + i);
+		NT_PAIR(s, x0, x1, 0, _mm256_loadu_ps(b0 + i));
+		NT_PAIR(s, x0, x1, 1, _mm256_loadu_ps(b1 + i));
+		x0 = _mm256_loadu_ps(a0 + i + 8);
+		x1 = _mm256_loadu_ps(a1 + i + 8);
+		NT_PAIR(t, x0, x1, 0, _mm256_loadu_ps(b0 + i + 8));
+		NT_PAIR(t, x0, x1, 1, _mm256_loadu_ps(b1 + i + 8));
+	}
+	for (; i + 8 <= n; i += 8) {
+		__m256 x0 = _mm256_loadu_ps(a0 + i), x1 = _mm256_loadu_ps(a1 + i);
+		NT_PAIR(s, x0, x1, 0, _mm256_loadu_ps(b0 + i));
+		NT_PAIR(s, x0, x1, 1, _mm256_loadu_ps(b1 + i));
+	}
+	if (i < n) {
+		__m256i m = _mm256_castps_si256(tail_mask(n - i));
+		__m256 x0 = _mm256_maskload_ps(a0 + i, m), x1 = _mm256_maskload_ps(a1 + i, m);
+		NT_PAIR(s, x0, x1, 0, _mm256_maskload_ps(b0 + i, m));
+		NT_PAIR(s, x0, x1, 1, _mm256_maskload_ps(b1 + i, m));
+	}
+	o0[0] = hsum256(_mm256_add_ps(s00, t00));
+	o0[1] = hsum256(_mm256_add_ps(s01, t01));
+	o1[0] = hsum256(_mm256_add_ps(s10, t10));
+	o1[1] = hsum256(_mm256_add_ps(s11, t11));
+}
+
+/* Columns (rows of b) outermost: a pair of b rows stays in L1 while the
+ * rows of a stream past it. An odd row or column: dot_f32 itself. */
+static void dot_f32_nt(const float *a, size_t lda, size_t m, const float *b, size_t ldb, size_t nb,
+                       size_t k, float *c, size_t ldc)
+{
+	size_t j = 0;
+	for (; j + 2 <= nb; j += 2) {
+		const float *b0 = b + j * ldb, *b1 = b0 + ldb;
+		size_t i = 0;
+		for (; i + 2 <= m; i += 2)
+			nt_2x2(a + i * lda, a + (i + 1) * lda, b0, b1, k, c + i * ldc + j,
+			       c + (i + 1) * ldc + j);
+		if (i < m) {
+			c[i * ldc + j] = dot_f32(a + i * lda, b0, k);
+			c[i * ldc + j + 1] = dot_f32(a + i * lda, b1, k);
+		}
+	}
+	for (; j < nb; j++)
+		for (size_t i = 0; i < m; i++)
+			c[i * ldc + j] = dot_f32(a + i * lda, b + j * ldb, k);
+}
+
 /* ---- double precision (PCA) -------------------------------------------- */
 
 static inline double hsum256d(__m256d v)
@@ -211,6 +282,14 @@ const vl_kernels vl_kernels_avx2 = {
 	.dot_u8s8x2 = vl_dot_u8s8x2_avx2,
 	.lvq_scan = vl_lvq_scan_avx2,
 	.lvq_gather = vl_lvq_gather_avx2,
+	.clean_f32 = vl_clean_f32_avx2,
+	.scale_f32 = vl_scale_f32_avx2,
+	.lvq_center = vl_lvq_center_avx2,
+	.lvq_quantize = vl_lvq_quantize_avx2,
+	.lvq_rerank = vl_lvq_rerank_avx2,
+	.lvq_minmax = vl_lvq_minmax_avx2,
+	.lvq_codes = vl_lvq_codes_avx2,
+	.dot_f32_nt = dot_f32_nt,
 	.dot_f64 = dot_f64,
 	.axpy_f64 = axpy_f64,
 	.rot_f64 = rot_f64,

@@ -1,6 +1,7 @@
 /* simd_scalar.c - the reference kernels: plain C, no intrinsics. */
 #include "fp16.h"
 #include "lvq_kern.h"
+#include "lvqf_kern.h"
 #include "simd.h"
 
 static float l2_f32(const float *a, const float *b, size_t n)
@@ -65,6 +66,14 @@ static void dot_f16_batch(const float *q, const uint8_t *rows, size_t stride, si
 		out[r] = dot_f16(q, (const uint16_t *)(const void *)(rows + r * stride), dim);
 }
 
+static void dot_f32_nt(const float *a, size_t lda, size_t m, const float *b, size_t ldb, size_t nb,
+                       size_t k, float *c, size_t ldc)
+{
+	for (size_t i = 0; i < m; i++)
+		for (size_t j = 0; j < nb; j++)
+			c[i * ldc + j] = dot_f32(a + i * lda, b + j * ldb, k);
+}
+
 static double dot_f64(const double *a, const double *b, size_t n)
 {
 	double s = 0;
@@ -103,6 +112,14 @@ const vl_kernels vl_kernels_scalar = {
 	.dot_u8s8x2 = vl_dot_u8s8x2_scalar,
 	.lvq_scan = vl_lvq_scan_scalar,
 	.lvq_gather = vl_lvq_gather_scalar,
+	.clean_f32 = vl_clean_f32_scalar,
+	.scale_f32 = vl_scale_f32_scalar,
+	.lvq_center = vl_lvq_center_scalar,
+	.lvq_quantize = vl_lvq_quantize_scalar,
+	.lvq_rerank = vl_lvq_rerank_scalar,
+	.lvq_minmax = vl_lvq_minmax_scalar,
+	.lvq_codes = vl_lvq_codes_scalar,
+	.dot_f32_nt = dot_f32_nt,
 	.dot_f64 = dot_f64,
 	.axpy_f64 = axpy_f64,
 	.rot_f64 = rot_f64,
