@@ -14,6 +14,7 @@
 #include "segmap.h"
 #include "txn.h"
 #include "params.h"
+#include "rowenc.h"
 #include "values.h"
 #include "vl_bytes.h"
 
@@ -185,45 +186,34 @@ static int check_row(vl_txn *t, vl_tcoll *tc, const vl_row *r, size_t i, char *d
 	return vl_check_vector(t->st, r->vector, r->dim, desc);
 }
 
-static int upsert_one(vl_txn *t, vl_tcoll *tc, const vl_row *r, size_t i, vl_rowval *vals)
+/* Write one validated row whose record is already encoded. */
+static int upsert_one(vl_txn *t, vl_tcoll *tc, const vl_row *r, const uint8_t *rec, size_t rec_len)
 {
 	const vl_store *st = t->st;
-	char desc[200];
-	int rc = check_row(t, tc, r, i, desc, sizeof desc);
-	if (rc || (rc = vl_values_to_row(st, &tc->schema, r->values, r->nvalues, vals, desc)))
-		return rc;
-	uint8_t *rec;
-	size_t rec_len;
-	vl_diag d;
-	vl_diag_clear(&d);
-	if ((rc = vl_rowrec_encode(r->key, r->key_len, vals, (uint32_t)r->nvalues, &rec, &rec_len, &d)))
-		return d.code ? vl_fail_diag(st, &d) : vl_fail(st, rc, "%s: encoding", desc);
 	uint64_t old;
+	int rc;
 	if ((rc = key_rid(t, tc, r->key, r->key_len, &old)) || (old && (rc = vl_txn_remove_rid(t, tc, old))))
-		goto out;
+		return rc;
 	uint64_t rid = tc->cs.next_rid++;
 	uint8_t kb[12], rb[8];
 	vl_st64(rb, rid);
 	MDB_val kk = vl_key_user(t->keybuf, tc->id, r->key, r->key_len), kv = { 8, rb };
-	MDB_val rk = vl_key_rid(kb, tc->id, rid), rv = { rec_len, rec };
+	MDB_val rk = vl_key_rid(kb, tc->id, rid), rv = { rec_len, (void *)(uintptr_t)rec };
 	if ((rc = mdb_put(t->txn, st->e->db.keys, &kk, &kv, 0)) ||
-	    (rc = mdb_put(t->txn, st->e->db.rows, &rk, &rv, 0))) {
-		rc = vl_fail_mdb(st, rc, "writing row");
-		goto out;
-	}
+	    (rc = mdb_put(t->txn, st->e->db.rows, &rk, &rv, 0)))
+		return vl_fail_mdb(st, rc, "writing row");
 	if (t->bulk) {
-		rc = vl_bulk_spill(t->bulk, rid, r->vector);
+		if ((rc = vl_bulk_spill(t->bulk, rid, r->vector)))
+			return rc;
 	} else {
 		MDB_val bv = { (size_t)r->dim * 4, (void *)r->vector };
 		if ((rc = mdb_put(t->txn, st->e->db.buf, &rk, &bv, 0)))
-			rc = vl_fail_mdb(st, rc, "writing vector");
+			return vl_fail_mdb(st, rc, "writing vector");
 		tc->cs.buffer_rows++;
 		tc->cs.buffer_bytes += bv.mv_size;
 	}
 	tc->cs.live_rows++;
-out:
-	free(rec);
-	return rc;
+	return VL_OK;
 }
 
 /*
@@ -281,14 +271,29 @@ static int upsert_check(vl_txn *t, vl_tcoll *tc, const void *arg)
 	return rc;
 }
 
+/* Records are encoded a chunk at a time (in parallel: rowenc.c), then
+ * written in row order; a chunk bounds the encoded bytes held at once. */
+#define ENCODE_CHUNK 1024
+
 static int upsert_write(vl_txn *t, vl_tcoll *tc, const void *arg)
 {
 	const upsert_arg *a = arg;
-	vl_rowval *vals = NULL;
-	int rc = with_vals(t, a, &vals);
-	for (size_t i = 0; i < a->n && rc == VL_OK; i++)
-		rc = upsert_one(t, tc, &a->rows[i], i, vals);
-	free(vals);
+	size_t cap = a->n < ENCODE_CHUNK ? a->n : ENCODE_CHUNK;
+	vl_rowenc *enc = calloc(cap ? cap : 1, sizeof *enc);
+	if (!enc)
+		return vl_fail(t->st, VL_ENOMEM, "out of memory");
+	int rc = VL_OK;
+	for (size_t i0 = 0; i0 < a->n && rc == VL_OK; i0 += cap) {
+		size_t m = a->n - i0 < cap ? a->n - i0 : cap;
+		rc = vl_rowenc_batch(t->st, &tc->schema, a->rows + i0, m, enc);
+		for (size_t i = 0; i < m && rc == VL_OK; i++)
+			rc = upsert_one(t, tc, &a->rows[i0 + i], enc[i].rec, enc[i].len);
+		for (size_t i = 0; i < m; i++) {
+			free(enc[i].rec);
+			enc[i].rec = NULL;
+		}
+	}
+	free(enc);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #include <zstd.h>
 
 #include "records.h"
+#include "zctx.h"
 #include "vl_bytes.h"
 
 /* ---- growable output buffer ------------------------------------------ */
@@ -294,20 +295,20 @@ int vl_manifest_decode(const uint8_t *buf, size_t len, vl_manifest *m, vl_diag *
 static int enc_text(obuf *b, const vl_rowval *v, vl_diag *d)
 {
 	if (v->kind == VL_VAL_TEXT && v->len >= VL_TEXT_COMPRESS_MIN) {
-		size_t bound = ZSTD_compressBound(v->len);
-		uint8_t *tmp = malloc(bound);
-		if (!tmp)
+		/* compressed straight into the record; given back if it saves nothing */
+		size_t at = b->len, bound = ZSTD_compressBound(v->len);
+		uint8_t *hdr = ob_room(b, 9 + bound);
+		if (!hdr)
 			return VL_ENOMEM;
-		size_t c = ZSTD_compress(tmp, bound, v->data, v->len, 3);
+		size_t c = vl_zstd_compress(hdr + 9, bound, v->data, v->len, VL_TEXT_ZSTD_LEVEL);
 		if (!ZSTD_isError(c) && c + 4 < v->len) {
-			ob_u8(b, VL_VAL_TEXT | VL_VAL_ZSTD);
-			ob_u32(b, (uint32_t)v->len);
-			ob_u32(b, (uint32_t)c);
-			ob_bytes(b, tmp, c);
-			free(tmp);
+			hdr[0] = VL_VAL_TEXT | VL_VAL_ZSTD;
+			vl_st32(hdr + 1, (uint32_t)v->len);
+			vl_st32(hdr + 5, (uint32_t)c);
+			b->len = at + 9 + c;
 			return VL_OK;
 		}
-		free(tmp);
+		b->len = at;
 	}
 	ob_u8(b, v->kind);
 	ob_u32(b, (uint32_t)v->len);
@@ -498,7 +499,7 @@ int vl_rowrec_decode(const uint8_t *buf, size_t len, vl_rowrec *rec, vl_rowbuf *
 			uint8_t *dst = rb_bytes(rb, raw);
 			if (!dst)
 				return bad(d, &r, "row (text)");
-			size_t got = ZSTD_decompress(dst, raw, frame, cl);
+			size_t got = vl_zstd_decompress(dst, raw, frame, cl);
 			if (ZSTD_isError(got) || got != raw)
 				return vl_diag_set(d, VL_ECORRUPT, vl_rd_off(&r),
 				                   "compressed text of field %u does not decompress", v->field_id);
