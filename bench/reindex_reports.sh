@@ -42,7 +42,7 @@ report() { # name source-index source-params... -- reindex-args...
 	echo "== $name: $create" >&2
 	$create >/dev/null
 	start=$(date +%s.%N)
-	$V load "$store" "$DATA" --bulk $T >/dev/null
+	$V load "$store" "$DATA" --bulk >/dev/null
 	end=$(date +%s.%N)
 	echo "   source collection built in $(awk "BEGIN{printf \"%.1f\", $end - $start}") s" >&2
 	# shellcheck disable=SC2086
