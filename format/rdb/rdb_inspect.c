@@ -34,6 +34,10 @@ static size_t clip(size_t n)
 	return n < VL_RDB_INSPECT_NAME ? n : VL_RDB_INSPECT_NAME;
 }
 
+/* An empty key or field name may come with a NULL pointer: memcmp/memcpy
+ * must not see it, even for 0 bytes. */
+static const uint8_t *nonnull(const uint8_t *p) { return p ? p : (const uint8_t *)""; }
+
 static vl_rdb_ins_db *find_db(vl_rdb_inspect *in, uint64_t db)
 {
 	for (size_t i = 0; i < in->ndbs; i++)
@@ -53,6 +57,7 @@ static vl_rdb_ins_db *find_db(vl_rdb_inspect *in, uint64_t db)
 static void count_prefix(vl_rdb_ins_db *d, const uint8_t *p, size_t n, vl_rdb_kind kind)
 {
 	n = clip(n);
+	p = nonnull(p);
 	vl_rdb_ins_prefix *x = NULL;
 	for (size_t i = 0; i < d->nprefixes && !x; i++)
 		if (d->prefixes[i].name_len == n && memcmp(d->prefixes[i].name, p, n) == 0)
@@ -73,6 +78,7 @@ static void count_prefix(vl_rdb_ins_db *d, const uint8_t *p, size_t n, vl_rdb_ki
 static vl_rdb_ins_group *find_group(vl_rdb_inspect *in, uint64_t db, const uint8_t *p, size_t n)
 {
 	n = clip(n);
+	p = nonnull(p);
 	for (size_t i = 0; i < in->ngroups; i++) {
 		vl_rdb_ins_group *g = &in->groups[i];
 		if (g->db == db && g->prefix_len == n && memcmp(g->prefix, p, n) == 0)
@@ -109,6 +115,7 @@ static void field_add(vl_rdb_ins_field *f, const uint8_t *v, size_t len)
 static vl_rdb_ins_field *find_field(vl_rdb_ins_group *g, const uint8_t *name, size_t n)
 {
 	n = clip(n);
+	name = nonnull(name);
 	for (size_t i = 0; i < g->nfields; i++)
 		if (g->fields[i].name_len == n && memcmp(g->fields[i].name, name, n) == 0)
 			return &g->fields[i];
