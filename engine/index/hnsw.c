@@ -224,6 +224,8 @@ static int check_upper(const vl_index_seg *seg, const hnsw_state *s, uint64_t se
 	return VL_OK;
 }
 
+static void free_scratch(void *sc) { hnsw_scratch_free(sc); }
+
 static int hnsw_open(const vl_index_seg *seg, void **state, vl_diag *d)
 {
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -248,7 +250,7 @@ static int hnsw_open(const vl_index_seg *seg, void **state, vl_diag *d)
 	if ((rc = check_upper(seg, s, up->offset, d)))
 		goto fail;
 	s->q = seg->q;
-	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+	if (vl_spool_init(&s->scratch, free_scratch) != VL_OK) {
 		rc = vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "pthread_mutex_init failed");
 		goto fail;
 	}
@@ -264,10 +266,7 @@ static void hnsw_close(void *state)
 	hnsw_state *s = state;
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->npool; i++)
-		hnsw_scratch_free(s->pool[i]);
-	free(s->pool);
-	pthread_mutex_destroy(&s->mu);
+	vl_spool_destroy(&s->scratch);
 	free(s);
 }
 

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "index.h"
+#include "scratchpool.h"
 
 #define VL_SEC_HNSW_META (VL_SEC_INDEX_HNSW + 0)
 #define VL_SEC_HNSW_L0 (VL_SEC_INDEX_HNSW + 1)
@@ -71,9 +72,7 @@ typedef struct hnsw_state {
 	const uint8_t *upper;       /* n_upper * 16 bytes */
 	const uint32_t *links;      /* upper_words words */
 	const vl_qview *q;
-	pthread_mutex_t mu;         /* protects the scratch pool */
-	hnsw_scratch **pool;
-	size_t npool, cap_pool;
+	vl_scratch_pool scratch;    /* hnsw_scratch items */
 } hnsw_state;
 
 /* Word offset in links of node's list at `level` (>= 1), or UINT64_MAX when

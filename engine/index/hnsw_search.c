@@ -257,30 +257,8 @@ static int search_l0(const hnsw_state *s, const vl_index_query *qr, hnsw_scratch
 
 static hnsw_scratch *get_scratch(hnsw_state *st)
 {
-	hnsw_scratch *sc = NULL;
-	pthread_mutex_lock(&st->mu);
-	if (st->npool)
-		sc = st->pool[--st->npool];
-	pthread_mutex_unlock(&st->mu);
+	hnsw_scratch *sc = vl_spool_take(&st->scratch);
 	return sc ? sc : scratch_new(st->n, st->M0 > st->M ? st->M0 : st->M);
-}
-
-static void put_scratch(hnsw_state *st, hnsw_scratch *sc)
-{
-	pthread_mutex_lock(&st->mu);
-	if (st->npool == st->cap_pool) {
-		size_t cap = st->cap_pool ? st->cap_pool * 2 : 4;
-		hnsw_scratch **p = realloc(st->pool, cap * sizeof *p);
-		if (!p) {
-			pthread_mutex_unlock(&st->mu);
-			hnsw_scratch_free(sc);
-			return;
-		}
-		st->pool = p;
-		st->cap_pool = cap;
-	}
-	st->pool[st->npool++] = sc;
-	pthread_mutex_unlock(&st->mu);
 }
 
 int hnsw_search(void *state, const vl_index_query *qr, vl_topk *out, vl_diag *d)
@@ -309,7 +287,7 @@ int hnsw_search(void *state, const vl_index_query *qr, vl_topk *out, vl_diag *d)
 		cur = greedy(st, qr->qbuf, sc, l, cur, &curd, &evals);
 	new_epoch(sc);
 	rc = search_l0(st, qr, sc, cur, curd, (size_t)ef, out, &evals);
-	put_scratch(st, sc);
+	vl_spool_give(&st->scratch, sc);
 	if (qr->distance_evals)
 		*qr->distance_evals += evals;
 	if (rc)

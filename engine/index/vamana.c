@@ -172,6 +172,8 @@ static int decode_meta(const vl_index_seg *seg, vam_state *s, vl_diag *d)
 	return VL_OK;
 }
 
+static void free_scratch(void *sc) { vam_scratch_free(sc); }
+
 static int vam_open(const vl_index_seg *seg, void **state, vl_diag *d)
 {
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -200,7 +202,7 @@ static int vam_open(const vl_index_seg *seg, void **state, vl_diag *d)
 	s->g.adj = (const uint32_t *)(const void *)(seg->base + adj->offset);
 	s->q = seg->q;
 	s->vectors = seg->vectors;
-	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+	if (vl_spool_init(&s->scratch, free_scratch) != VL_OK) {
 		rc = vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "pthread_mutex_init failed");
 		goto fail;
 	}
@@ -216,10 +218,7 @@ static void vam_close(void *state)
 	vam_state *s = state;
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->npool; i++)
-		vam_scratch_free(s->pool[i]);
-	free(s->pool);
-	pthread_mutex_destroy(&s->mu);
+	vl_spool_destroy(&s->scratch);
 	free(s);
 }
 

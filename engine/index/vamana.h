@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "index.h"
+#include "scratchpool.h"
 
 #define VL_SEC_VAMANA_META (VL_SEC_INDEX_VAMANA + 0)
 #define VL_SEC_VAMANA_ADJ (VL_SEC_INDEX_VAMANA + 1)
@@ -119,9 +120,7 @@ typedef struct vam_state {
 	uint32_t build_window, max_pool;
 	uint8_t metric, precision, origin;
 	const float *vectors;
-	pthread_mutex_t mu;        /* protects the scratch pool */
-	vam_scratch **pool;
-	size_t npool, cap_pool;
+	vl_scratch_pool scratch;   /* vam_scratch items */
 } vam_state;
 
 /* ---- search (vamana_search.c) ------------------------------------------- */

@@ -289,33 +289,11 @@ int vam_beam_search(const vam_graph *g, const vl_qview *q, const void *qbuf, vam
 
 vam_scratch *vam_state_scratch(vam_state *st)
 {
-	vam_scratch *sc = NULL;
-	pthread_mutex_lock(&st->mu);
-	if (st->npool)
-		sc = st->pool[--st->npool];
-	pthread_mutex_unlock(&st->mu);
-	if (!sc)
-		sc = vam_scratch_new(st->g.n, st->g.R, st->q->qbuf_size);
-	return sc;
+	vam_scratch *sc = vl_spool_take(&st->scratch);
+	return sc ? sc : vam_scratch_new(st->g.n, st->g.R, st->q->qbuf_size);
 }
 
-void vam_state_release(vam_state *st, vam_scratch *sc)
-{
-	pthread_mutex_lock(&st->mu);
-	if (st->npool == st->cap_pool) {
-		size_t cap = st->cap_pool ? st->cap_pool * 2 : 4;
-		vam_scratch **p = realloc(st->pool, cap * sizeof *p);
-		if (!p) {
-			pthread_mutex_unlock(&st->mu);
-			vam_scratch_free(sc);
-			return;
-		}
-		st->pool = p;
-		st->cap_pool = cap;
-	}
-	st->pool[st->npool++] = sc;
-	pthread_mutex_unlock(&st->mu);
-}
+void vam_state_release(vam_state *st, vam_scratch *sc) { vl_spool_give(&st->scratch, sc); }
 
 int vam_search(void *state, const vl_index_query *qr, vl_topk *out, vl_diag *d)
 {
