@@ -26,21 +26,6 @@
 #include "bench_util.h"
 #include "veclite.h"
 
-/*
- * Calls the engine may not implement yet: weak references, tested at run
- * time, so the driver links (with --whole-archive) as soon as open, create,
- * upsert and search exist. Without bulk load, rows go in through write
- * transactions and vl_flush.
- */
-#pragma weak vl_bulk_begin
-#pragma weak vl_bulk_add
-#pragma weak vl_bulk_commit
-#pragma weak vl_bulk_abort
-#pragma weak vl_flush
-#pragma weak vl_collection_info
-#pragma weak vl_info_free
-#pragma weak vl_search_batch
-
 #define COLL "bench"
 #define MAX_PARAMS 32
 #define MAX_LIST 64
@@ -235,12 +220,8 @@ static int load_txns(vl_collection *c, vl_store *st, const bench_mat *base, cons
 		if ((rc = vl_txn_commit(txn)))
 			return fail(st, "vl_txn_commit", rc);
 	}
-	if (vl_flush) {
-		int rc = vl_flush(c, jo);
-		if (rc)
-			return fail(st, "vl_flush", rc);
-	}
-	return 0;
+	int rc = vl_flush(c, jo);
+	return rc ? fail(st, "vl_flush", rc) : 0;
 }
 
 static int load_rows(vl_collection *c, vl_store *st, const bench_mat *base, const args *a,
@@ -255,9 +236,8 @@ static int load_rows(vl_collection *c, vl_store *st, const bench_mat *base, cons
 	b->text = text;
 	vl_job_opts jo = VL_JOB_OPTS_INIT;
 	jo.threads = (uint32_t)threads;
-	int use_bulk = vl_bulk_begin && vl_bulk_add && vl_bulk_commit && vl_bulk_abort &&
-	               !(a->load && !strcmp(a->load, "txn"));
-	*how = use_bulk ? "bulk" : (vl_flush ? "txn+flush" : "txn");
+	int use_bulk = !(a->load && !strcmp(a->load, "txn"));
+	*how = use_bulk ? "bulk" : "txn+flush";
 	int rc = use_bulk ? load_bulk(c, st, base, a, b, &jo) : load_txns(c, st, base, a, b, &jo);
 	free(text);
 	free(b);
@@ -318,7 +298,7 @@ static int do_build(const args *a)
 	uint64_t disk = 0, rows = 0;
 	unsigned segments = 0;
 	vl_info *in = NULL;
-	if (vl_collection_info && (rc = vl_collection_info(c, &in)))
+	if ((rc = vl_collection_info(c, &in)))
 		return fail(st, "vl_collection_info", rc);
 	if (in) {
 		describe_config(in, config, sizeof config);
@@ -328,8 +308,7 @@ static int do_build(const args *a)
 		for (size_t i = 0; i < in->nsections; i++)
 			fprintf(stderr, "  section %-10s %12llu bytes\n", in->sections[i].name,
 			        (unsigned long long)in->sections[i].bytes);
-		if (vl_info_free)
-			vl_info_free(in);
+		vl_info_free(in);
 	} else {
 		snprintf(config, sizeof config, "%s/%s", a->index ? a->index : "default",
 		         a->storage ? a->storage : "default");
@@ -402,7 +381,7 @@ static double run_pass(sweep *S, size_t threads, int batch)
 {
 	atomic_store(&S->next, 0);
 	double t0 = bench_now();
-	if (batch && vl_search_batch) {
+	if (batch) {
 		vl_results **out = calloc(S->qs->n, sizeof *out);
 		vl_search_opts so = *S->so;
 		so.threads = (uint32_t)threads;
