@@ -5,8 +5,14 @@
  *
  *   ivf_ab FAISS.idx VECLITE_STORE QUERY.fvecs GT.ivecs
  *          [-nprobe 1,2,4,8,16,32,64] [-block 500] [-rounds 10] [-k 10]
+ *   ivf_ab same-centroids VECLITE_STORE QUERY.fvecs GT.ivecs -base BASE.fvecs ...
  *
  * FAISS.idx is written by `peer_faiss.py build --type ivf --nlist N`;
+ * `same-centroids` instead builds FAISS's IndexIVFFlat in this process from
+ * the centroids veclite trained (read from the store's one segment file,
+ * SPEC 10.4 IVF_CENTROIDS) and adds BASE.fvecs to it: both engines then hold
+ * the same lists (each row in its nearest centroid's), so the comparison is
+ * of the search alone, not of the two k-means trainings;
  * VECLITE_STORE holds collection "default" with index ivf and NLIST=N, rows
  * keyed by their 0-based row number. One thread (omp_set_num_threads(1)).
  * For each nprobe: `rounds` rounds over the same blocks of queries,
@@ -30,7 +36,15 @@
 #include <string>
 #include <vector>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/index_io.h>
 #include <omp.h>
 
@@ -81,6 +95,53 @@ int64_t vl_query(vl_collection *c, const float *q, size_t dim, size_t k, const s
 	return (int64_t)n;
 }
 
+/* The IVF centroids of the store's one segment file (SPEC 2: 128-byte
+ * header, then 48-byte section entries {kind u32, param u32, offset u64,
+ * length u64, ...}; IVF_CENTROIDS is kind 0x0301, nlist x dim f32). */
+std::vector<float> veclite_centroids(const char *store, size_t dim, size_t *nlist)
+{
+	std::string dir = std::string(store) + "/seg", file;
+	DIR *dp = opendir(dir.c_str());
+	for (struct dirent *e; dp && (e = readdir(dp));)
+		if (strstr(e->d_name, ".vseg")) {
+			if (!file.empty()) {
+				fprintf(stderr, "ivf_ab: %s holds more than one segment\n", dir.c_str());
+				exit(1);
+			}
+			file = dir + "/" + e->d_name;
+		}
+	if (dp)
+		closedir(dp);
+	int fd = file.empty() ? -1 : open(file.c_str(), O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, "ivf_ab: no segment file under %s\n", dir.c_str());
+		exit(1);
+	}
+	const uint8_t *b = (const uint8_t *)mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (b == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	for (size_t at = 128; at + 48 <= 4096; at += 48) {
+		uint32_t kind;
+		uint64_t off, len;
+		memcpy(&kind, b + at, 4);
+		memcpy(&off, b + at + 8, 8);
+		memcpy(&len, b + at + 16, 8);
+		if (kind == 0x0301 && off + len <= (uint64_t)st.st_size && len % (dim * 4) == 0) {
+			*nlist = len / (dim * 4);
+			std::vector<float> c(len / 4);
+			memcpy(c.data(), b + off, len);
+			munmap((void *)b, st.st_size);
+			close(fd);
+			return c;
+		}
+	}
+	fprintf(stderr, "ivf_ab: %s has no ivf centroids section\n", file.c_str());
+	exit(1);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -92,9 +153,11 @@ int main(int argc, char **argv)
 	}
 	std::vector<size_t> nps{ 1, 2, 4, 8, 16, 32, 64 };
 	size_t block = 500, rounds = 10, k = 10;
+	const char *base = nullptr;
 	for (int i = 5; i + 1 < argc; i += 2) {
 		std::string o = argv[i];
 		if (o == "-nprobe") nps = parse_list(argv[i + 1]);
+		else if (o == "-base") base = argv[i + 1];
 		else if (o == "-block") block = strtoull(argv[i + 1], nullptr, 10);
 		else if (o == "-rounds") rounds = strtoull(argv[i + 1], nullptr, 10);
 		else if (o == "-k") k = strtoull(argv[i + 1], nullptr, 10);
@@ -105,7 +168,26 @@ int main(int argc, char **argv)
 		return 1;
 	const float *Q = (const float *)qs.data;
 	const int32_t *G = (const int32_t *)gt.data;
-	faiss::Index *fi = faiss::read_index(argv[1]);
+	faiss::Index *fi;
+	if (!strcmp(argv[1], "same-centroids")) {
+		bench_mat bm;
+		if (!base || bench_read_vecs(base, 0, &bm)) {
+			fprintf(stderr, "ivf_ab: same-centroids needs -base BASE.fvecs\n");
+			return 2;
+		}
+		size_t nlist = 0;
+		std::vector<float> cent = veclite_centroids(argv[2], bm.dim, &nlist);
+		auto *quant = new faiss::IndexFlatL2((faiss::Index::idx_t)bm.dim);
+		quant->add((faiss::Index::idx_t)nlist, cent.data());
+		auto *fivf = new faiss::IndexIVFFlat(quant, bm.dim, nlist);
+		fivf->own_fields = true;
+		fivf->is_trained = true;
+		fivf->add((faiss::Index::idx_t)bm.n, (const float *)bm.data);
+		fi = fivf;
+		printf("# FAISS IndexIVFFlat built here on veclite's %zu centroids\n", nlist);
+	} else {
+		fi = faiss::read_index(argv[1]);
+	}
 	auto *ivf = dynamic_cast<faiss::IndexIVF *>(fi);
 	if (!ivf) {
 		fprintf(stderr, "ivf_ab: %s is not an IVF index\n", argv[1]);

@@ -171,6 +171,174 @@ Test(ivf, lists_and_centroids)
 	ar_free(&ds);
 }
 
+/* ---- list codes: the contiguous copy, and the search it serves -------------- */
+
+/* CODES/NORMS hold the primary row / norm of every ROWS entry, in ROWS order. */
+static void check_codes(const ix_seg *s, uint32_t primary_kind)
+{
+	uint64_t rl, cl, pl, nl, nnl;
+	const uint8_t *r = ix_seg_section(s, VL_SEC_IVF_ROWS, &rl);
+	const uint8_t *c = ix_seg_section(s, VL_SEC_IVF_CODES, &cl);
+	const uint8_t *p = ix_seg_section(s, primary_kind, &pl);
+	const uint8_t *n = ix_seg_section(s, VL_SEC_NORMS, &nl);
+	const uint8_t *cn = ix_seg_section(s, VL_SEC_IVF_NORMS, &nnl);
+	cr_assert(r && c && p, "rows, codes or primary section missing");
+	uint64_t rows = rl / 4, stride = pl / rows;
+	cr_assert_eq(cl, pl, "codes hold %llu bytes, primary %llu", (unsigned long long)cl,
+	             (unsigned long long)pl);
+	cr_assert_eq(!!n, !!cn, "norms copied iff the segment has norms");
+	for (uint64_t i = 0; i < rows; i++) {
+		uint32_t row = vl_ld32(r + 4 * i);
+		cr_assert(memcmp(c + i * stride, p + row * stride, stride) == 0,
+		          "codes at list position %llu are not row %u's", (unsigned long long)i, row);
+		if (n)
+			cr_assert(memcmp(cn + 4 * i, n + 4 * (uint64_t)row, 4) == 0);
+	}
+}
+
+Test(ivf, list_codes)
+{
+	ar_data ds;
+	ar_load(&ds, 3000, 50);
+	static const char *const p[] = { "NLIST=50" }, *const p0[] = { "NLIST=50", "LIST_CODES=0" };
+	ix_seg s, s0, sl;
+	build(&s, ds.base, ds.n, ds.dim, "float32", p, 1, 1, 9);
+	build(&s0, ds.base, ds.n, ds.dim, "float32", p0, 2, 1, 9);
+	check_codes(&s, VL_SEC_VECTORS);
+	uint64_t len;
+	cr_expect_null(ix_seg_section(&s0, VL_SEC_IVF_CODES, &len), "LIST_CODES=0 wrote codes");
+	/* the contiguous scan and the row gather give the same answers */
+	static const char *const np[] = { "NPROBE=3" };
+	for (size_t q = 0; q < ds.nq; q++) {
+		vl_topk a, b;
+		vl_diag d = { 0 };
+		const float *qv = ds.queries + q * ds.dim;
+		cr_assert_eq(ix_seg_search(&s, qv, K, K, NULL, np, 1, &a, NULL, &d), VL_OK, "%s", d.msg);
+		cr_assert_eq(ix_seg_search(&s0, qv, K, K, NULL, np, 1, &b, NULL, &d), VL_OK, "%s", d.msg);
+		cr_assert_eq(a.n, b.n);
+		for (size_t i = 0; i < a.n; i++)
+			cr_assert(a.a[i].row == b.a[i].row && a.a[i].dist == b.a[i].dist,
+			          "query %zu hit %zu: row %u vs %u", q, i, a.a[i].row, b.a[i].row);
+		vl_topk_free(&a);
+		vl_topk_free(&b);
+	}
+	vl_diag d = { 0 };
+	cr_expect_eq(vl_index_ivf.verify(s.state, &d), VL_OK, "%s", d.msg);
+	char desc[256];
+	vl_index_ivf.describe(s.state, desc, sizeof desc);
+	cr_expect(strstr(desc, "list_codes"), "describe: %s", desc);
+	/* compressed storage: the copy is of the LVQ primary rows */
+	if (vl_quant_find("lvq4x8")) {
+		build(&sl, ds.base, ds.n, ds.dim, "lvq4x8", p, 1, 2, 9);
+		check_codes(&sl, VL_SEC_PRIMARY);
+		cr_expect_eq(vl_index_ivf.verify(sl.state, &d), VL_OK, "%s", d.msg);
+		ix_seg_free(&sl);
+	}
+	ix_seg_free(&s);
+	ix_seg_free(&s0);
+	ar_free(&ds);
+}
+
+typedef struct cdist {
+	double d;
+	uint32_t list;
+} cdist;
+
+static int cdist_cmp(const void *a, const void *b)
+{
+	const cdist *x = a, *y = b;
+	return x->d < y->d ? -1 : x->d > y->d;
+}
+
+/*
+ * The model of an ivf search, computed independently in double precision:
+ * lists in order of exact centroid distance; take lists until NPROBE are
+ * taken and they hold at least k rows; the answer is the exact top k of the
+ * rows they hold. Returns the model's k-th distance and writes its rows.
+ */
+static size_t model_topk(const ix_seg *s, const ar_data *ds, const float *q, uint32_t nprobe,
+                         uint32_t *out)
+{
+	uint64_t ml, cl, ol, rl;
+	const uint8_t *m = ix_seg_section(s, VL_SEC_IVF_META, &ml);
+	const uint8_t *c = ix_seg_section(s, VL_SEC_IVF_CENTROIDS, &cl);
+	const uint8_t *o = ix_seg_section(s, VL_SEC_IVF_OFFSETS, &ol);
+	const uint8_t *r = ix_seg_section(s, VL_SEC_IVF_ROWS, &rl);
+	uint32_t nlist = vl_ld32(m + 24), dim = ds->dim;
+	cdist *cd = malloc(nlist * sizeof *cd);
+	float *cent = malloc((size_t)dim * sizeof *cent);
+	for (uint32_t l = 0; l < nlist; l++) {
+		for (uint32_t t = 0; t < dim; t++)
+			cent[t] = vl_ldf32(c + ((size_t)l * dim + t) * 4);
+		cd[l] = (cdist){ qt_exact_dist(VL_METRIC_L2, q, cent, dim), l };
+	}
+	qsort(cd, nlist, sizeof *cd, cdist_cmp);
+	cdist *hits = malloc(ds->n * sizeof *hits);
+	size_t nh = 0;
+	for (uint32_t i = 0; i < nlist && (i < nprobe || nh < K); i++) {
+		uint64_t a = vl_ld64(o + 8 * cd[i].list), b = vl_ld64(o + 8 * (cd[i].list + 1));
+		for (uint64_t j = a; j < b; j++) {
+			uint32_t row = vl_ld32(r + 4 * j);
+			hits[nh++] = (cdist){ qt_exact_dist(VL_METRIC_L2, q, ds->base + (size_t)row * dim, dim),
+				                  row };
+		}
+	}
+	qsort(hits, nh, sizeof *hits, cdist_cmp);
+	size_t k = nh < K ? nh : K;
+	for (size_t i = 0; i < k; i++)
+		out[i] = hits[i].list;
+	free(cd), free(cent), free(hits);
+	return k;
+}
+
+static int has_row(const uint32_t *a, size_t n, uint32_t row)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] == row)
+			return 1;
+	return 0;
+}
+
+/* The probed lists are the exact nearest ones (the LVQ-8 centroid ranking
+ * plus its float32 re-rank loses none), and short lists make the search go
+ * on to the next list rather than answer fewer than k rows. */
+static void probes_test(size_t n, const char *nlist, uint32_t nprobe, double min_same)
+{
+	ar_data ds;
+	ar_load(&ds, n, NQ);
+	const char *const p[] = { nlist };
+	ix_seg s;
+	build(&s, ds.base, ds.n, ds.dim, "float32", p, 1, 2, 21);
+	char npv[32];
+	snprintf(npv, sizeof npv, "NPROBE=%u", nprobe);
+	const char *const np[] = { npv };
+	size_t same = 0;
+	for (size_t q = 0; q < ds.nq; q++) {
+		const float *qv = ds.queries + q * ds.dim;
+		uint32_t want[K];
+		size_t nw = model_topk(&s, &ds, qv, nprobe, want);
+		vl_topk t;
+		vl_diag d = { 0 };
+		cr_assert_eq(ix_seg_search(&s, qv, K, K, NULL, np, 1, &t, NULL, &d), VL_OK, "%s", d.msg);
+		cr_assert_eq(t.n, nw, "query %zu: %zu hits, the model has %zu", q, t.n, nw);
+		size_t agree = 0;
+		for (size_t i = 0; i < t.n; i++)
+			agree += has_row(want, nw, t.a[i].row);
+		same += agree == nw;
+		vl_topk_free(&t);
+	}
+	fprintf(stderr, "ivf %s NPROBE=%u: %zu of %zu answers are the model's exactly\n", nlist, nprobe,
+	        same, ds.nq);
+	cr_expect_geq((double)same, min_same * ds.nq, "%s NPROBE=%u: only %zu of %zu answers agree",
+	              nlist, nprobe, same, ds.nq);
+	ix_seg_free(&s);
+	ar_free(&ds);
+}
+
+Test(ivf, probes_nearest_lists) { probes_test(10000, "NLIST=100", 4, 0.99); }
+/* ~5 rows a list: NPROBE=1 alone would hold fewer than k rows */
+Test(ivf, short_lists_go_on) { probes_test(2000, "NLIST=400", 1, 0.99); }
+
 Test(ivf, deterministic_any_threads)
 {
 	ar_data ds;
@@ -300,17 +468,25 @@ static void expect_open_fails(const char *path, const char *what, const char *ms
 	ix_seg_free(&s);
 }
 
+/* A built segment (NLIST=20) kept on disk for damaging; s stays open. */
+static void build_kept(const ar_data *ds, ix_seg *s, char *path, size_t plen)
+{
+	static const char *const p[] = { "NLIST=20" };
+	ix_opts o = { .threads = 1, .keep_file = 1, .params = p, .nparams = 1 };
+	vl_diag d = { 0 };
+	cr_assert_eq(ix_seg_make(s, &vl_index_ivf, ds->base, ds->n, ds->dim, &o, &d), VL_OK, "%s",
+	             d.msg);
+	snprintf(path, plen, "%s", s->path);
+}
+
 Test(ivf, corrupt_sections)
 {
 	ar_data ds;
 	ar_load(&ds, 1000, 20);
-	static const char *const p[] = { "NLIST=20" };
-	ix_opts o = { .threads = 1, .keep_file = 1, .params = p, .nparams = 1 };
 	ix_seg s;
 	vl_diag d = { 0 };
-	cr_assert_eq(ix_seg_make(&s, &vl_index_ivf, ds.base, ds.n, ds.dim, &o, &d), VL_OK);
 	char path[256];
-	snprintf(path, sizeof path, "%s", s.path);
+	build_kept(&ds, &s, path, sizeof path);
 	uint64_t moff = vl_seg_find(&s.lay, VL_SEC_IVF_META, 0)->offset;
 	uint64_t ooff = vl_seg_find(&s.lay, VL_SEC_IVF_OFFSETS, 0)->offset;
 	uint64_t roff = vl_seg_find(&s.lay, VL_SEC_IVF_ROWS, 0)->offset;
@@ -354,6 +530,35 @@ Test(ivf, corrupt_sections)
 	expect_open_fails(path, "nlist mismatch", "section");
 	poke(path, moff, "XXXXXXXX", 8);
 	expect_open_fails(path, "bad magic", "magic");
+	unlink(path);
+	ar_free(&ds);
+}
+
+Test(ivf, corrupt_codes)
+{
+	ar_data ds;
+	ar_load(&ds, 1000, 1);
+	ix_seg s;
+	vl_diag d = { 0 };
+	char path[256];
+	build_kept(&ds, &s, path, sizeof path);
+	const vl_seg_section *cs = vl_seg_find(&s.lay, VL_SEC_IVF_CODES, 0);
+	cr_assert(cs, "no codes section");
+	uint64_t coff = cs->offset, moff = vl_seg_find(&s.lay, VL_SEC_IVF_META, 0)->offset;
+	s.path[0] = 0;
+	ix_seg_free(&s);
+	/* a changed code: open works (it reads no codes), verify names the position */
+	float junk = 12345.0f;
+	poke(path, coff + 7 * ds.dim * 4 + 8, &junk, 4);
+	cr_assert_eq(ix_seg_open_file(&s, &vl_index_ivf, path, &d), VL_OK, "%s", d.msg);
+	cr_expect_eq(vl_index_ivf.verify(s.state, &d), VL_ECORRUPT);
+	cr_expect(strstr(d.msg, "codes at list position 7"), "%s", d.msg);
+	s.path[0] = 0;
+	ix_seg_free(&s);
+	/* a codes flag that is not 0 or 1 */
+	uint8_t two = 2;
+	poke(path, moff + 51, &two, 1);
+	expect_open_fails(path, "codes flag 2", "codes flag");
 	unlink(path);
 	ar_free(&ds);
 }

@@ -5,10 +5,11 @@
  *
  * A query ranks the centroids, then scans the rows of the NPROBE closest
  * lists with the storage type's primary distances. With a row filter of
- * estimated selectivity s it probes NPROBE/sqrt(s) lists, and then goes on
- * list by list in centroid order until it holds as many accepted rows as
- * the engine asked for (k, or its re-rank window) or every list is
- * scanned: k hits whenever k rows match.
+ * estimated selectivity s it probes NPROBE/sqrt(s) lists. With or without
+ * a filter it then goes on list by list in centroid order until it holds k
+ * accepted rows or every list is scanned: k hits whenever k rows match
+ * (and a list shorter than k at NPROBE=1 costs one more list, not the
+ * engine's exact scan of the segment).
  *
  * open() checks the meta record, section sizes and the list offsets
  * (O(nlist)); row ids are bounds-checked as lists are scanned, and verify()
@@ -16,11 +17,14 @@
  */
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ivf.h"
+#include "quant/lvq.h"
 #include "simd/fp16.h"
 #include "simd/simd.h"
 #include "vl_bytes.h"
@@ -29,13 +33,15 @@
 
 int ivf_parse_params(const vl_params *p, ivf_params *out, vl_diag *d)
 {
-	uint64_t nl, np, sm, it;
+	uint64_t nl, np, sm, it, lc;
 	int rc;
 	if ((rc = vl_param_u64(p, IVF_P_NLIST, 0, 0, IVF_MAX_NLIST, &nl, d)) ||
 	    (rc = vl_param_u64(p, IVF_P_NPROBE, IVF_DEF_NPROBE, 1, IVF_MAX_NLIST, &np, d)) ||
 	    (rc = vl_param_u64(p, IVF_P_SAMPLE, 0, 0, UINT32_MAX, &sm, d)) ||
-	    (rc = vl_param_u64(p, IVF_P_ITER, IVF_DEF_ITER, 0, IVF_MAX_ITER, &it, d)))
+	    (rc = vl_param_u64(p, IVF_P_ITER, IVF_DEF_ITER, 0, IVF_MAX_ITER, &it, d)) ||
+	    (rc = vl_param_u64(p, IVF_P_CODES, 1, 0, 1, &lc, d)))
 		return rc;
+	out->codes = (uint32_t)lc;
 	out->nlist = (uint32_t)nl;
 	out->nprobe = (uint32_t)np;
 	out->sample = sm;
@@ -55,7 +61,8 @@ uint32_t ivf_nlist_for(const ivf_params *p, uint64_t n)
 	return (uint32_t)nl;
 }
 
-static const char *const names[] = { IVF_P_NLIST, IVF_P_NPROBE, IVF_P_SAMPLE, IVF_P_ITER };
+static const char *const names[] = { IVF_P_NLIST, IVF_P_NPROBE, IVF_P_SAMPLE, IVF_P_ITER,
+	                                    IVF_P_CODES };
 
 static int check_one(const char *name, const char *value, vl_diag *d)
 {
@@ -86,7 +93,7 @@ static int ivf_check_runtime_param(const char *name, const char *value, vl_diag 
 }
 
 static const char *const ivf_defaults_list[] = {
-	IVF_P_NPROBE "=16", IVF_P_ITER "=10", NULL,
+	IVF_P_NPROBE "=16", IVF_P_ITER "=10", IVF_P_CODES "=1", NULL,
 };
 
 static const char *const *ivf_defaults(uint32_t dim, vl_metric metric)
@@ -101,12 +108,22 @@ typedef struct ivf_state {
 	uint32_t nlist, dim, nprobe, iters;
 	uint64_t sample, maxlist, seed;
 	double obj;
-	uint8_t metric, spherical, has16;
+	uint8_t metric, spherical, has16, has_codes;
 	const float *cent;
 	const uint8_t *cent16;     /* float16 centroids, or NULL */
 	const uint64_t *off;       /* nlist + 1, validated */
 	const uint32_t *rows;
 	const vl_qview *q;
+	/* CODES present: the storage view with its primary level (and norms)
+	 * replaced by the list-ordered copies; row r of lv = ROWS entry r */
+	vl_qview lv;
+	/* LVQ-8 centroids, encoded at the first search (c8_ready: 0 not yet,
+	 * 1 ready, -1 failed: rank with float16/float32 instead) */
+	pthread_mutex_t c8_mu;
+	atomic_int c8_ready;
+	vl_lvq_codec c8;
+	float *c8_mean;
+	uint8_t *c8_rows;
 } ivf_state;
 
 static int bad(vl_diag *d, const vl_index_seg *seg, uint64_t off, const char *what)
@@ -155,6 +172,7 @@ static int decode_meta(const vl_index_seg *seg, ivf_state *s, vl_diag *d)
 	s->metric = m[48];
 	s->spherical = m[49];
 	s->has16 = m[50];
+	s->has_codes = m[51];
 	s->seed = vl_ld64(m + 56);
 	s->maxlist = vl_ld64(m + 64);
 	s->obj = vl_ldf64(m + 72);
@@ -166,10 +184,33 @@ static int decode_meta(const vl_index_seg *seg, ivf_state *s, vl_diag *d)
 		return bad(d, seg, sec->offset + 28, "centroid dimension does not match the segment");
 	if (s->metric != seg->layout->h.metric)
 		return bad(d, seg, sec->offset + 48, "lists were built for another metric");
-	if (s->spherical > 1 || s->has16 > 1)
-		return bad(d, seg, sec->offset + 49, "bad spherical or float16 flag");
+	if (s->spherical > 1 || s->has16 > 1 || s->has_codes > 1)
+		return bad(d, seg, sec->offset + 49, "bad spherical, float16 or codes flag");
 	if (s->nprobe < 1 || s->nprobe > IVF_MAX_NLIST)
 		s->nprobe = IVF_DEF_NPROBE;
+	return VL_OK;
+}
+
+/* The list-ordered copy of the primary codes (and norms): a view that
+ * reads them as rows 0..n-1 of the storage type. */
+static int open_codes(const vl_index_seg *seg, ivf_state *s, vl_diag *d)
+{
+	const vl_qview *q = seg->q;
+	if (!q || !q->primary || !q->pstride)
+		return bad(d, seg, VL_NO_OFFSET, "codes section without a storage view");
+	const vl_seg_section *c = need(seg, VL_SEC_IVF_CODES, s->n * q->pstride, "codes", d);
+	if (!c)
+		return VL_ECORRUPT;
+	s->lv = *q;
+	s->lv.primary = seg->base + c->offset;
+	s->lv.secondary = NULL;
+	s->lv.sstride = 0;
+	if (q->norms) {
+		const vl_seg_section *nm = need(seg, VL_SEC_IVF_NORMS, s->n * 4, "norms", d);
+		if (!nm)
+			return VL_ECORRUPT;
+		s->lv.norms = (const float *)(const void *)(seg->base + nm->offset);
+	}
 	return VL_OK;
 }
 
@@ -212,6 +253,13 @@ static int ivf_open(const vl_index_seg *seg, void **state, vl_diag *d)
 			goto fail;
 		}
 	s->q = seg->q;
+	if (s->has_codes && (rc = open_codes(seg, s, d)))
+		goto fail;
+	if (pthread_mutex_init(&s->c8_mu, NULL)) {
+		rc = vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "ivf: cannot create a mutex");
+		goto fail;
+	}
+	atomic_init(&s->c8_ready, 0);
 	*state = s;
 	return VL_OK;
 fail:
@@ -219,7 +267,16 @@ fail:
 	return rc;
 }
 
-static void ivf_close(void *state) { free(state); }
+static void ivf_close(void *state)
+{
+	ivf_state *s = state;
+	if (!s)
+		return;
+	pthread_mutex_destroy(&s->c8_mu);
+	free(s->c8_mean);
+	free(s->c8_rows);
+	free(s);
+}
 
 /* ---- search ---------------------------------------------------------------- */
 
@@ -263,12 +320,89 @@ static float centroid_dist(const ivf_state *s, const float *query, uint32_t c)
 	return s->metric == VL_METRIC_L2 ? k->l2_f32(query, x, s->dim) : -k->dot_f32(query, x, s->dim);
 }
 
-/* Centroid ranks for the query (NaN centroids from a damaged file sort last). */
-static void rank_lists(const ivf_state *s, const float *query, lrank *rk, float *tmp)
+/* Encode the LVQ-8 centroids (once per open segment; under c8_mu).
+ * Non-finite components of a damaged file are encoded as 0: the exact
+ * re-rank still sees them, and verify reports them. */
+static int encode_c8(ivf_state *s)
 {
-	centroid_dists(s, query, s->cent16 != NULL, tmp);
+	const vl_kernels *k = vl_kern();
+	uint32_t dim = s->dim;
+	float *mean = calloc(dim, sizeof *mean), *x = malloc((size_t)dim * sizeof *x);
+	double *sum = calloc(dim, sizeof *sum);
+	int rc = -1;
+	if (!mean || !x || !sum)
+		goto out;
+	for (uint32_t c = 0; c < s->nlist; c++) {
+		k->clean_f32(s->cent + (size_t)c * dim, dim, x);
+		for (uint32_t j = 0; j < dim; j++)
+			sum[j] += x[j];
+	}
+	for (uint32_t j = 0; j < dim; j++)
+		mean[j] = (float)(sum[j] / s->nlist);
+	double amax = 0;
+	for (uint32_t c = 0; c < s->nlist; c++) {
+		k->clean_f32(s->cent + (size_t)c * dim, dim, x);
+		double m = vl_lvq_absmax(x, dim, mean);
+		amax = m > amax ? m : amax;
+	}
+	vl_lvq_codec_init(&s->c8, dim, 8, 0, vl_lvq_exp_for(amax), mean);
+	size_t bytes = (size_t)s->nlist * s->c8.pstride;
+	s->c8_rows = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+	if (!s->c8_rows)
+		goto out;
+	memset(s->c8_rows, 0, bytes);
+	for (uint32_t c = 0; c < s->nlist; c++) {
+		k->clean_f32(s->cent + (size_t)c * dim, dim, x);
+		vl_lvq_encode(&s->c8, x, s->c8_rows + (size_t)c * s->c8.pstride, NULL);
+	}
+	s->c8_mean = mean;
+	mean = NULL;
+	rc = 0;
+out:
+	free(mean);
+	free(x);
+	free(sum);
+	return rc;
+}
+
+static int have_c8(const ivf_state *cs)
+{
+	ivf_state *s = (ivf_state *)(uintptr_t)cs; /* the lazily built copy is the only mutable part */
+	int r = atomic_load_explicit(&s->c8_ready, memory_order_acquire);
+	if (r)
+		return r > 0;
+	pthread_mutex_lock(&s->c8_mu);
+	r = atomic_load_explicit(&s->c8_ready, memory_order_relaxed);
+	if (!r) {
+		r = encode_c8(s) == 0 ? 1 : -1;
+		atomic_store_explicit(&s->c8_ready, r, memory_order_release);
+	}
+	pthread_mutex_unlock(&s->c8_mu);
+	return r > 0;
+}
+
+/* Centroid ranks for the query (NaN centroids from a damaged file sort
+ * last), with the LVQ-8 copy when c8 (have_c8). Returns non-zero when the
+ * ranks are approximate (LVQ-8 or float16) and the best few need an exact
+ * re-rank. qbuf: vl_lvq_qsize bytes, 64-byte aligned (unused without c8). */
+static int rank_lists(const ivf_state *s, const float *query, int c8, lrank *rk, float *tmp,
+                      void *qbuf)
+{
+	int approx = 1;
+	if (c8) {
+		const vl_kernels *k = vl_kern();
+		float *w = vl_lvq_qfloats(&s->c8, qbuf);
+		k->clean_f32(query, s->dim, w);
+		/* dot: a0 - <w, c> = -<w, c>, the same order as largest dot first */
+		vl_lvq_prepare(&s->c8, w, s->metric == VL_METRIC_L2, 0.0f, qbuf, NULL);
+		k->lvq_scan(qbuf, s->c8_rows, s->c8.pstride, s->nlist, tmp);
+	} else {
+		centroid_dists(s, query, s->cent16 != NULL, tmp);
+		approx = s->cent16 != NULL;
+	}
 	for (uint32_t i = 0; i < s->nlist; i++)
 		rk[i] = (lrank){ tmp[i] == tmp[i] ? tmp[i] : INFINITY, i };
+	return approx;
 }
 
 /* Partial selection: the best `want` first, sorted (a max-heap of the
@@ -317,6 +451,24 @@ static uint64_t scan_list(const ivf_state *s, const vl_index_query *qr, uint32_t
 	uint64_t len = s->off[list + 1] - s->off[list], accepted = 0;
 	uint32_t buf[SCAN_CHUNK];
 	float dist[SCAN_CHUNK];
+	if (s->has_codes) {
+		/* the list's codes lie in one run: scan it, then map positions to rows */
+		for (uint64_t i0 = 0; i0 < len; i0 += SCAN_CHUNK) {
+			size_t cnt = len - i0 < SCAN_CHUNK ? (size_t)(len - i0) : SCAN_CHUNK;
+			q->ops->dist_range(&s->lv, qr->qbuf, s->off[list] + i0, cnt, dist);
+			*evals += cnt;
+			float worst = vl_topk_worst(out);
+			for (size_t i = 0; i < cnt; i++) {
+				uint32_t id = ids[i0 + i];
+				if (id >= s->n || !vl_accepts(&qr->accept, id))
+					continue;
+				accepted++;
+				if (dist[i] <= worst && vl_topk_push(out, dist[i], id, qr->src))
+					worst = vl_topk_worst(out);
+			}
+		}
+		return accepted;
+	}
 	for (uint64_t i0 = 0; i0 < len; i0 += SCAN_CHUNK) {
 		size_t m = 0, cnt = len - i0 < SCAN_CHUNK ? (size_t)(len - i0) : SCAN_CHUNK;
 		for (size_t i = 0; i < cnt; i++) {
@@ -360,18 +512,21 @@ static int ivf_search(void *state, const vl_index_query *qr, vl_topk *out, vl_di
 		np = scaled > (double)IVF_MAX_NLIST ? IVF_MAX_NLIST : (uint64_t)scaled;
 	}
 	uint32_t nprobe = np > s->nlist ? s->nlist : (uint32_t)np;
-	lrank *rk = malloc((size_t)s->nlist * sizeof *rk);
-	float *tmp = malloc((size_t)s->nlist * sizeof *tmp);
-	if (!rk || !tmp) {
-		free(rk);
-		free(tmp);
+	/* one block: ranks, distances, then the 64-byte aligned LVQ query */
+	size_t rk_bytes = (size_t)s->nlist * sizeof(lrank), tmp_bytes = (size_t)s->nlist * 4;
+	size_t q_at = (rk_bytes + tmp_bytes + 63) & ~(size_t)63;
+	int c8 = have_c8(s);
+	size_t qsize = c8 ? vl_lvq_qsize(&s->c8) : 0;
+	uint8_t *blk = aligned_alloc(64, (q_at + qsize + 63) & ~(size_t)63);
+	if (!blk)
 		return vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "out of memory in ivf search");
-	}
-	rank_lists(s, qr->query, rk, tmp);
+	lrank *rk = (lrank *)(void *)blk;
+	float *tmp = (float *)(void *)(blk + rk_bytes);
 	uint64_t evals = s->nlist;
-	if (s->cent16) {
-		/* float16 ranks: re-rank the best few exactly so the probed lists
-		 * are the ones float32 centroids would pick */
+	uint32_t sorted; /* rk[0..sorted) is in probing order */
+	if (rank_lists(s, qr->query, c8, rk, tmp, blk + q_at)) {
+		/* approximate ranks: re-rank the best few exactly so the probed
+		 * lists are the ones float32 centroids would pick */
 		uint32_t m = nprobe * 2 + 8 < s->nlist ? nprobe * 2 + 8 : s->nlist;
 		select_best(rk, s->nlist, filtered ? s->nlist : m);
 		for (uint32_t i = 0; i < m; i++) {
@@ -380,23 +535,44 @@ static int ivf_search(void *state, const vl_index_query *qr, vl_topk *out, vl_di
 		}
 		qsort(rk, m, sizeof *rk, lrank_cmp);
 		evals += m;
+		sorted = filtered ? s->nlist : m;
 	} else {
-		select_best(rk, s->nlist, filtered ? s->nlist : nprobe);
+		sorted = filtered ? s->nlist : nprobe;
+		select_best(rk, s->nlist, sorted);
 	}
+	/* past NPROBE lists, go on in centroid order until k rows are held:
+	 * with or without a filter, a short list (fewer rows than k) must not
+	 * leave the engine to scan the whole segment exactly */
 	uint64_t need = qr->k < out->cap ? qr->k : out->cap, accepted = 0;
 	for (uint32_t i = 0; i < s->nlist; i++) {
-		if (i >= nprobe && (!filtered || accepted >= need))
+		if (i >= nprobe && accepted >= need)
 			break;
+		if (i == sorted) {
+			qsort(rk + sorted, s->nlist - sorted, sizeof *rk, lrank_cmp);
+			sorted = s->nlist;
+		}
 		accepted += scan_list(s, qr, rk[i].list, out, &evals);
 	}
-	free(rk);
-	free(tmp);
+	free(blk);
 	if (qr->distance_evals)
 		*qr->distance_evals += evals;
 	return VL_OK;
 }
 
 /* ---- verify / describe ------------------------------------------------------- */
+
+/* The list-ordered copies at position i hold row r's primary codes and norm. */
+static int verify_copy(const ivf_state *s, uint64_t i, uint32_t r, vl_diag *d)
+{
+	size_t ps = s->q->pstride;
+	if (memcmp(s->lv.primary + i * ps, s->q->primary + (size_t)r * ps, ps) != 0)
+		return vl_diag_set(d, VL_ECORRUPT, VL_NO_OFFSET,
+		                   "ivf: codes at list position %" PRIu64 " differ from row %u's", i, r);
+	if (s->q->norms && memcmp(&s->lv.norms[i], &s->q->norms[r], sizeof(float)) != 0)
+		return vl_diag_set(d, VL_ECORRUPT, VL_NO_OFFSET,
+		                   "ivf: norm at list position %" PRIu64 " differs from row %u's", i, r);
+	return VL_OK;
+}
 
 static int ivf_verify(void *state, vl_diag *d)
 {
@@ -428,6 +604,8 @@ static int ivf_verify(void *state, vl_diag *d)
 				                 "ivf: list %u is not in ascending row order", l);
 				break;
 			}
+			if (s->has_codes && (rc = verify_copy(s, i, r, d)))
+				break;
 			seen[r] = 1;
 		}
 	free(seen);
@@ -439,9 +617,9 @@ static void ivf_describe(void *state, char *buf, size_t len)
 	const ivf_state *s = state;
 	snprintf(buf, len,
 	         "nlist=%u nprobe=%u avg_list=%.1f max_list=%" PRIu64 " train_sample=%" PRIu64
-	         " train_iter=%u%s",
+	         " train_iter=%u%s%s",
 	         s->nlist, s->nprobe, s->nlist ? (double)s->n / s->nlist : 0.0, s->maxlist, s->sample,
-	         s->iters, s->spherical ? " spherical" : "");
+	         s->iters, s->spherical ? " spherical" : "", s->has_codes ? " list_codes" : "");
 }
 
 const vl_index_ops vl_index_ivf = {

@@ -11,13 +11,24 @@
  *   VL_SEC_IVF_ROWS      (0x0303) nrows u32: segment rows grouped by list,
  *                                 ascending within a list (a permutation of 0..nrows-1)
  *   VL_SEC_IVF_CENT16    (0x0304) the centroids rounded to float16 (present when
- *                                 they fit its range): a query ranks them at half
- *                                 the memory traffic, then re-ranks the best few
- *                                 with the float32 centroids
+ *                                 they fit its range; ranks them when the
+ *                                 in-memory 8-bit copy below is unavailable)
+ *   VL_SEC_IVF_CODES     (0x0305) LIST_CODES=1 (default): the storage type's
+ *                                 primary code row of every ROWS entry, in ROWS
+ *                                 order, so a probe reads one contiguous run
+ *   VL_SEC_IVF_NORMS     (0x0306) with CODES, when the storage keeps norms:
+ *                                 the norm of every ROWS entry, in ROWS order
  *
- * Lists hold row numbers, not copies of the codes: a probe reads the storage
- * type's primary codes of those rows (dist_rows), so IVF adds 4 bytes per row
- * plus the centroids whatever the storage type (IVF-flat, IVF-LVQ, ...).
+ * With CODES a probe scans its list like FAISS's IVF lists (dist_range over
+ * a view whose primary level is the CODES section), at the cost of one more
+ * copy of the primary codes. Without it (LIST_CODES=0, and segments written
+ * before CODES existed) a probe gathers the rows from the segment's own
+ * primary level (dist_rows): 4 bytes per row, but a random read per row.
+ *
+ * Centroid ranking: at the first search an LVQ-8 copy of the centroids is
+ * encoded in memory (nlist x dim bytes); a query ranks every centroid with
+ * the integer kernels, then re-ranks the best 2 NPROBE + 8 with the float32
+ * centroids, so the probed lists are the ones float32 ranking picks.
  */
 #ifndef VL_IVF_H
 #define VL_IVF_H
@@ -32,6 +43,8 @@
 #define VL_SEC_IVF_OFFSETS (VL_SEC_INDEX_IVF + 2)
 #define VL_SEC_IVF_ROWS (VL_SEC_INDEX_IVF + 3)
 #define VL_SEC_IVF_CENT16 (VL_SEC_INDEX_IVF + 4)
+#define VL_SEC_IVF_CODES (VL_SEC_INDEX_IVF + 5)
+#define VL_SEC_IVF_NORMS (VL_SEC_INDEX_IVF + 6)
 
 #define IVF_MAGIC "VLIVF\0\0\0"
 #define IVF_VERSION 1u
@@ -42,6 +55,7 @@
 #define IVF_P_NPROBE "NPROBE"
 #define IVF_P_SAMPLE "TRAIN_SAMPLE"
 #define IVF_P_ITER "TRAIN_ITER"
+#define IVF_P_CODES "LIST_CODES"
 
 #define IVF_MAX_NLIST (1u << 20)
 #define IVF_DEF_NPROBE 16u
@@ -55,6 +69,7 @@ typedef struct ivf_params {
 	uint32_t nprobe;
 	uint64_t sample;            /* 0 = automatic */
 	uint32_t iters;
+	uint32_t codes;             /* 1 = write the CODES section */
 } ivf_params;
 
 int ivf_parse_params(const vl_params *p, ivf_params *out, vl_diag *d);

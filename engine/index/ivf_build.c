@@ -381,6 +381,10 @@ static int write_sections(const vl_index_build *b, const ivf_params *p, uint32_t
 	m[48] = (uint8_t)b->metric;
 	m[49] = b->metric == VL_METRIC_COSINE;
 	m[50] = (uint8_t)f16;
+	/* the list-ordered copy of the primary codes needs a storage view */
+	const vl_qview *q = b->q;
+	int codes = p->codes && q && q->primary && q->pstride;
+	m[51] = (uint8_t)codes;
 	vl_st64(m + 56, b->seed);
 	vl_st64(m + 64, maxlist);
 	vl_stf64(m + 72, obj);
@@ -420,6 +424,21 @@ static int write_sections(const vl_index_build *b, const ivf_params *p, uint32_t
 		uint8_t r[4];
 		vl_st32(r, rows[i]);
 		rc = vl_segw_write(w, r, 4);
+	}
+	if (rc || (rc = vl_segw_end(w)) || !codes)
+		goto out;
+	if ((rc = vl_segw_begin(w, VL_SEC_IVF_CODES, 0, q->pstride)))
+		goto out;
+	for (uint64_t i = 0; i < n && rc == VL_OK; i++)
+		rc = vl_segw_write(w, q->primary + (size_t)rows[i] * q->pstride, q->pstride);
+	if (rc || (rc = vl_segw_end(w)) || !q->norms)
+		goto out;
+	if ((rc = vl_segw_begin(w, VL_SEC_IVF_NORMS, 0, 4)))
+		goto out;
+	for (uint64_t i = 0; i < n && rc == VL_OK; i++) {
+		uint8_t f[4];
+		vl_stf32(f, q->norms[rows[i]]);
+		rc = vl_segw_write(w, f, 4);
 	}
 	if (rc == VL_OK)
 		rc = vl_segw_end(w);
