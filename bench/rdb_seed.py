@@ -221,7 +221,10 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--regen", action="store_true")
     ap.add_argument("--veclite", default=os.path.join(ROOT, "build", "veclite"))
-    ap.add_argument("--no-vamana", action="store_true")
+    ap.add_argument("--no-vamana", action="store_true",
+                    help="skip the extra explicit --index vamana import")
+    ap.add_argument("--no-default", action="store_true",
+                    help="skip the default-index (vamana) import too: flat imports only")
     ap.add_argument("--generate-only", action="store_true", help="write the dump (if needed) and stop")
     ap.add_argument("--work", default=None, help="folder for the stores (default: a temp dir)")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
@@ -309,7 +312,8 @@ def main():
 
     res["flat"] = import_runs("flat", ["--index", "flat"], a.reps, False)
     res["flat_f32"] = import_runs("flat-f32", ["--index", "flat", "--storage", "float32"], a.reps, False)
-    res["default"] = import_runs("default", [], a.reps, True)
+    if not a.no_default:
+        res["default"] = import_runs("default", [], a.reps, True)
     if not a.no_vamana:
         res["vamana"] = import_runs("vamana", ["--index", "vamana"], 1, True)
     res["loadavg_after"] = loadavg()

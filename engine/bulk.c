@@ -1,13 +1,19 @@
 /*
  * bulk.c - bulk load straight into a new segment.
  *
- * A bulk load is one write transaction (writer lock held throughout) whose
- * vectors go to a spill file under tmp/ instead of the write buffer. Keys,
- * row records and tombstones of replaced rows are written into the
- * transaction as rows arrive (LMDB spills dirty pages, so memory stays
- * bounded). Commit builds the segment from the spill file, installs it and
- * commits the transaction: all or nothing. A crash leaves only a tmp/ file,
- * removed at the next open.
+ * A bulk load into an existing collection is one write transaction (writer
+ * lock held throughout) whose vectors go to a spill file under tmp/ instead
+ * of the write buffer. Keys, row records and tombstones of replaced rows are
+ * written into the transaction as rows arrive (LMDB keeps up to 512 MiB of
+ * dirty pages, then spills them to the file). Commit builds the segment from
+ * the spill file, installs it and commits the transaction: all or nothing.
+ * A crash leaves only a tmp/ file, removed at the next open.
+ *
+ * A bulk load into a new collection (vl_bulk_begin_new) fills a hidden
+ * collection (stage.c) instead and commits every VL_BULK_CHUNK bytes of row
+ * data, so the writer's dirty pages stay small; its last commit gives the
+ * collection its name. Readers see nothing until then, and a crash leaves a
+ * hidden collection that the next writable open removes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +31,14 @@
 #include "txn.h"
 
 #define SPILL_BUF (4u << 20)
+/* row bytes (keys, attribute values) per commit of a staged load */
+#define VL_BULK_CHUNK (16u << 20)
+/* pages of the spill file, read once, are released in steps of this many
+ * bytes read */
+#define DROP_STEP (16u << 20)
+/* LMDB's map is released after this many bytes of records read or row
+ * bytes added: each fault maps 64 KiB of neighbours, so ~40 MiB at most */
+#define MAP_STEP (2u << 20)
 
 struct vl_bulk {
 	vl_collection *c;
@@ -44,6 +58,11 @@ struct vl_bulk {
 	uint32_t installed_seg;
 	int has_graph;             /* vl_bulk_adopt_graph: write graph, do not build */
 	vl_hnsw_graph graph;
+	/* vl_bulk_begin_new: the hidden collection and its handle (owned) */
+	int staged;
+	uint64_t chunk_bytes;      /* row bytes added since the last commit (staged) */
+	uint64_t map_bytes;        /* row bytes added since LMDB's map was last released */
+	uint64_t chunk_max;        /* commit when chunk_bytes reaches it */
 };
 
 static atomic_uint bulk_seq;
@@ -99,39 +118,51 @@ static void bulk_free(vl_bulk *b)
 		close(b->fd);
 		unlinkat(b->c->st->e->dirfd, b->rel, 0);
 	}
+	if (b->staged)
+		vl_collection_close(b->c);
 	free(b->rids);
 	free(b->wbuf);
 	free(b);
 }
 
-int vl_bulk_begin(vl_collection *c, const vl_job_opts *opts, vl_bulk **out)
+/* The load's write transaction (again, after each commit of a staged load). */
+static int bulk_txn(vl_bulk *b, vl_tcoll **tc)
 {
-	if (!c || !out)
-		return VL_EINVAL;
+	int rc = vl_txn_begin(b->c->st, &b->t);
+	if (rc) {
+		b->t = NULL;
+		return rc;
+	}
+	b->t->bulk = b;
+	b->t->no_jobs = 1; /* we hold the maintenance lock: no automatic flush at commit */
+	return vl_txn_coll(b->t, b->c, tc);
+}
+
+/* mk: maint.lock already held by the caller, or -1 to take it here. */
+static int bulk_open(vl_collection *c, const vl_job_opts *opts, int mk, int staged, vl_bulk **out)
+{
 	const vl_store *st = c->st;
-	vl_clear_err(st);
 	vl_bulk *b = calloc(1, sizeof *b);
 	if (!b || !(b->wbuf = malloc(SPILL_BUF))) {
 		free(b);
+		if (mk >= 0)
+			vl_maint_unlock(mk);
 		return vl_fail(st, VL_ENOMEM, "out of memory");
 	}
 	b->c = c;
 	b->fd = -1;
-	b->mk = -1;
+	b->mk = mk;
+	b->staged = staged;
 	vl_job_opts def = VL_JOB_OPTS_INIT;
 	b->o = opts ? *opts : def;
 	int rc;
-	if ((b->mk = vl_maint_lock(st)) < 0) {
+	if (b->mk < 0 && (b->mk = vl_maint_lock(st)) < 0) {
 		rc = b->mk;
 		b->mk = -1;
 		goto fail;
 	}
-	if ((rc = vl_txn_begin(c->st, &b->t)))
-		goto fail;
-	b->t->bulk = b;
-	b->t->no_jobs = 1; /* we hold the maintenance lock: no automatic flush at commit */
 	vl_tcoll *tc;
-	if ((rc = vl_txn_coll(b->t, c, &tc)))
+	if ((rc = bulk_txn(b, &tc)))
 		goto fail;
 	b->dim = tc->schema.dim;
 	snprintf(b->rel, sizeof b->rel, "tmp/bulk-%ld-%u.f32", (long)getpid(), atomic_fetch_add(&bulk_seq, 1));
@@ -147,11 +178,97 @@ fail:
 	return rc;
 }
 
+int vl_bulk_begin(vl_collection *c, const vl_job_opts *opts, vl_bulk **out)
+{
+	if (!c || !out)
+		return VL_EINVAL;
+	vl_clear_err(c->st);
+	return bulk_open(c, opts, -1, 0, out);
+}
+
+int vl_bulk_begin_new(vl_store *st, const char *name, const vl_schema *schema,
+                      const vl_job_opts *opts, vl_bulk **out)
+{
+	if (!st || !name || !schema || !out)
+		return VL_EINVAL;
+	vl_clear_err(st);
+	/* maint.lock first: a writable open's cleanup must not take the
+	 * hidden collection for a crashed load's */
+	int mk = vl_maint_lock(st);
+	if (mk < 0)
+		return mk;
+	uint32_t id;
+	vl_collection *c;
+	int rc = vl_coll_make(st, name, schema, 1, &id);
+	if (rc) {
+		vl_maint_unlock(mk);
+		return rc;
+	}
+	if ((rc = vl_coll_handle(st, name, id, &c))) {
+		vl_stage_drop(st, id);
+		vl_maint_unlock(mk);
+		return rc;
+	}
+	if ((rc = bulk_open(c, opts, mk, 1, out)))
+		return rc;
+	/* VECLITE_BULK_CHUNK (bytes) overrides the step: tests use small steps
+	 * to put many commits into a small load */
+	const char *env = getenv("VECLITE_BULK_CHUNK");
+	char *end;
+	unsigned long long v = env ? strtoull(env, &end, 10) : 0;
+	(*out)->chunk_max = env && *env && !*end && v ? v : VL_BULK_CHUNK;
+	return VL_OK;
+}
+
+/* Bytes a row adds to the transaction besides its vector (an estimate of
+ * LMDB pages: key twice (key map, row record), values, per-record overhead). */
+static uint64_t row_bytes(const vl_row *r)
+{
+	uint64_t n = 2 * (uint64_t)r->key_len + 64;
+	for (size_t i = 0; i < r->nvalues; i++)
+		n += r->values[i].len + 8;
+	return n;
+}
+
+/* A staged load commits what it holds and goes on in a new transaction. */
+static int chunk_commit(vl_bulk *b)
+{
+	vl_txn *t = b->t;
+	b->t = NULL;
+	t->bulk = NULL;
+	int rc = vl_txn_commit(t);
+	if (rc)
+		return rc;
+	b->chunk_bytes = 0;
+	vl_tcoll *tc;
+	return bulk_txn(b, &tc);
+}
+
 int vl_bulk_add(vl_bulk *b, const vl_row *rows, size_t n)
 {
 	if (!b)
 		return VL_EINVAL;
-	return vl_upsert(b->t, b->c, rows, n);
+	if (!b->t)
+		return vl_fail(b->c->st, VL_ETXN, "the bulk load failed earlier");
+	int rc = vl_upsert(b->t, b->c, rows, n);
+	if (rc)
+		return rc;
+	uint64_t add = 0;
+	for (size_t i = 0; i < n; i++)
+		add += row_bytes(&rows[i]);
+	b->chunk_bytes += add;
+	b->map_bytes += add;
+	/* Each B-tree descent that faults on a page of LMDB's map (the key
+	 * map's leaves are hit at random) maps its cached neighbours too (the
+	 * kernel's fault-around), mostly record pages just written: release
+	 * them, or the writer's RSS grows by all the data loaded. */
+	if (b->map_bytes >= MAP_STEP) {
+		vl_lmdb_release_map(b->c->st->e);
+		b->map_bytes = 0;
+	}
+	if (b->staged && b->chunk_bytes >= b->chunk_max)
+		return chunk_commit(b);
+	return VL_OK;
 }
 
 typedef struct spillsrc {
@@ -162,6 +279,7 @@ typedef struct spillsrc {
 	MDB_txn *txn;
 	MDB_dbi rows;
 	size_t dropped;            /* bytes at the map's start given back (MADV_DONTNEED) */
+	uint64_t rec_bytes;        /* record bytes read since LMDB's map was last released */
 } spillsrc;
 
 static int spill_next(void *ud, uint64_t *rid, const float **vec, const uint8_t **rec,
@@ -180,12 +298,18 @@ static int spill_next(void *ud, uint64_t *rid, const float **vec, const uint8_t 
 		*rid = s->b->rids[i];
 		*vec = s->base + i * s->b->dim;
 		/* Rows are read once, in order: release the pages behind the
-		 * cursor in 64 MiB steps, so the process's RSS does not grow by
+		 * cursor in DROP_STEP steps, so the process's RSS does not grow by
 		 * the whole spill file (the data stays in the page cache). */
-		const size_t at = (size_t)(i * s->b->dim * 4) & ~(size_t)((64u << 20) - 1);
+		const size_t at = (size_t)(i * s->b->dim * 4) & ~(size_t)(DROP_STEP - 1);
 		if (at > s->dropped) {
 			madvise((uint8_t *)(uintptr_t)s->base + s->dropped, at - s->dropped, MADV_DONTNEED);
 			s->dropped = at;
+		}
+		/* the records are read once too, through LMDB's map */
+		s->rec_bytes += v.mv_size;
+		if (s->rec_bytes >= MAP_STEP) {
+			vl_lmdb_release_map(s->b->c->st->e);
+			s->rec_bytes = 0;
 		}
 		*rec = v.mv_data;
 		*rec_len = v.mv_size;
@@ -204,7 +328,7 @@ static int bulk_install(vl_bulk *b, vl_tcoll *tc)
 		return vl_fail_errno(st, errno, "mmap", b->rel);
 	madvise(map, len, MADV_SEQUENTIAL);
 	uint64_t live = 0;
-	spillsrc src = { b, map, 0, tc->id, b->t->txn, st->e->db.rows, 0 };
+	spillsrc src = { b, map, 0, tc->id, b->t->txn, st->e->db.rows, 0, 0 };
 	vl_segbuild sb = {
 		.st = st, .coll_id = tc->id, .seg_id = tc->cs.next_seg, .schema = &tc->schema,
 		.threads = b->o.threads, .seed = b->o.seed, .progress = b->o.progress,
@@ -217,6 +341,8 @@ static int bulk_install(vl_bulk *b, vl_tcoll *tc)
 		uint8_t kb[12];
 		MDB_val k = vl_key_rid(kb, tc->id, b->rids[i]), v;
 		live += mdb_get(b->t->txn, st->e->db.rows, &k, &v) == 0;
+		if ((i & 4095) == 4095)
+			vl_lmdb_release_map(st->e); /* this walks every leaf of the rows */
 	}
 	if (live == 0)
 		goto out;
@@ -260,6 +386,10 @@ int vl_bulk_commit(vl_bulk *b)
 		return VL_EINVAL;
 	const vl_store *st = b->c->st;
 	vl_clear_err(st);
+	if (!b->t) {
+		vl_bulk_abort(b);
+		return vl_fail(st, VL_ETXN, "the bulk load failed earlier");
+	}
 	vl_tcoll *tc;
 	int rc = vl_txn_coll(b->t, b->c, &tc);
 	if (rc == VL_OK && b->t->broken)
@@ -273,6 +403,8 @@ int vl_bulk_commit(vl_bulk *b)
 		rc = spill_flush(b);
 	if (rc == VL_OK && b->n)
 		rc = bulk_install(b, tc);
+	if (rc == VL_OK && b->staged)
+		rc = vl_stage_publish(st, b->t->txn, b->c->name, b->c->id);
 	if (rc) {
 		vl_bulk_abort(b);
 		return rc;
@@ -289,6 +421,8 @@ int vl_bulk_commit(vl_bulk *b)
 		vl_seg_relpath(rel, sizeof rel, b->c->id, seg);
 		unlinkat(st->e->dirfd, rel, 0);
 	}
+	if (rc && b->staged)
+		vl_stage_drop(st, b->c->id); /* else the next writable open does it */
 	vl_maint_unlock(b->mk);
 	bulk_free(b);
 	return rc;
@@ -304,6 +438,8 @@ int vl_bulk_adopt_graph(vl_bulk *b, const vl_hnsw_graph *g)
 		return vl_fail(st, VL_EINVAL, "HNSW graph: size, level or neighbors not set");
 	if (b->has_graph)
 		return vl_fail(st, VL_EINVAL, "the bulk load already has a graph");
+	if (!b->t)
+		return vl_fail(st, VL_ETXN, "the bulk load failed earlier");
 	vl_tcoll *tc;
 	int rc = vl_txn_coll(b->t, b->c, &tc);
 	if (rc)
@@ -350,6 +486,10 @@ void vl_bulk_abort(vl_bulk *b)
 		vl_seg_relpath(rel, sizeof rel, b->c->id, b->installed_seg);
 		unlinkat(b->c->st->e->dirfd, rel, 0);
 	}
+	/* the rows committed so far go with the hidden collection (kept for
+	 * the next writable open if this fails too) */
+	if (b->staged)
+		vl_stage_drop(b->c->st, b->c->id);
 	if (b->mk >= 0)
 		vl_maint_unlock(b->mk);
 	bulk_free(b);

@@ -159,6 +159,21 @@ int vl_collection_create(vl_store *st, const char *name, const vl_schema *schema
 	vl_clear_err(st);
 	if (!st)
 		return VL_EINVAL;
+	uint32_t id;
+	int rc = vl_coll_make(st, name, schema, 0, &id);
+	if (rc)
+		return rc;
+	return out ? open_handle(st, name, id, out) : VL_OK;
+}
+
+int vl_coll_handle(vl_store *st, const char *name, uint32_t id, vl_collection **out)
+{
+	return open_handle(st, name, id, out);
+}
+
+int vl_coll_make(vl_store *st, const char *name, const vl_schema *schema, int hidden,
+                 uint32_t *out_id)
+{
 	int rc = check_name(st, "collection", name);
 	if (rc)
 		return rc;
@@ -182,7 +197,18 @@ int vl_collection_create(vl_store *st, const char *name, const vl_schema *schema
 	uint8_t idb[4];
 	vl_st32(idb, id);
 	MDB_val k = { strlen(name), (void *)name }, v = { 4, idb };
-	if ((rc = mdb_put(txn, st->e->db.colls, &k, &v, MDB_NOOVERWRITE))) {
+	if (hidden) {
+		/* the stage record names it for the publishing commit and for
+		 * the cleanup of a crashed load */
+		uint8_t sk[9];
+		memcpy(sk, "stage", 5);
+		vl_st32be(sk + 5, id);
+		MDB_val key = { sizeof sk, sk };
+		rc = mdb_put(txn, st->e->db.meta, &key, &k, 0);
+	} else {
+		rc = mdb_put(txn, st->e->db.colls, &k, &v, MDB_NOOVERWRITE);
+	}
+	if (rc) {
 		rc = vl_fail_mdb(st, rc, "writing catalog");
 		goto fail;
 	}
@@ -192,7 +218,8 @@ int vl_collection_create(vl_store *st, const char *name, const vl_schema *schema
 	vl_schema_rec_free(&s);
 	if ((rc = vl_wcommit(st, txn, lk)))
 		return rc;
-	return out ? open_handle(st, name, id, out) : VL_OK;
+	*out_id = id;
+	return VL_OK;
 fail:
 	vl_schema_rec_free(&s);
 	vl_wabort(txn, lk);
@@ -269,6 +296,16 @@ fail:
 	return rc;
 }
 
+int vl_coll_del_records(const vl_store *st, MDB_txn *txn, uint32_t id)
+{
+	const vl_dbis *db = &st->e->db;
+	MDB_dbi per_coll[] = { db->schema, db->cstate, db->keys, db->rows, db->buf, db->tomb, db->segs, db->train };
+	int rc = VL_OK;
+	for (size_t i = 0; i < sizeof per_coll / sizeof per_coll[0] && rc == VL_OK; i++)
+		rc = vl_del_coll_range(st, txn, per_coll[i], id);
+	return rc;
+}
+
 static int collect_seg_ids(const vl_store *st, MDB_txn *txn, uint32_t id, uint32_t **segs, size_t *n)
 {
 	MDB_cursor *cur;
@@ -325,11 +362,8 @@ int vl_collection_drop(vl_store *st, const char *name)
 		rc = vl_fail_mdb(st, rc, "deleting catalog entry");
 		goto fail;
 	}
-	const vl_dbis *db = &st->e->db;
-	MDB_dbi per_coll[] = { db->schema, db->cstate, db->keys, db->rows, db->buf, db->tomb, db->segs, db->train };
-	for (size_t i = 0; i < sizeof per_coll / sizeof per_coll[0]; i++)
-		if ((rc = vl_del_coll_range(st, txn, per_coll[i], id)))
-			goto fail;
+	if ((rc = vl_coll_del_records(st, txn, id)))
+		goto fail;
 	if ((rc = vl_wcommit(st, txn, lk)))
 		goto out;
 	/* files go after the commit: a crash before this leaves orphans that

@@ -59,10 +59,17 @@ typedef struct vl_env {
 	MDB_env *env;
 	vl_dbis db;
 	uint8_t uuid[16];
-	pthread_mutex_t mu;         /* protects shared */
+	pthread_mutex_t mu;         /* protects shared and the map fields */
 	vl_cshared *shared;
 	struct vl_env *next;
+	int map_probed;             /* LMDB's mapping looked up (lmdbmap.c) */
+	void *map_addr;
+	size_t map_len;
 } vl_env;
+
+/* Unmap the pages of LMDB's map from this process (lmdbmap.c): bulk loads
+ * read or fault in every page once, and would otherwise keep them all. */
+void vl_lmdb_release_map(vl_env *e);
 
 struct vl_store {
 	vl_env *e;
@@ -131,6 +138,28 @@ void vl_maint_unlock(int fd);
 int vl_coll_lookup(const vl_store *st, MDB_txn *txn, const char *name, uint32_t *id);
 /* Schema of the handle's collection in txn; VL_ENOTFOUND if it was dropped. */
 int vl_coll_schema(vl_collection *c, MDB_txn *txn, vl_schema_rec *s);
+/* Create a collection in one commit (name checked, schema built) without
+ * its catalog entry (hidden = 1: a staged bulk load, recorded under
+ * "stage"+id in meta) or with it (hidden = 0). *id receives its id. */
+int vl_coll_make(vl_store *st, const char *name, const vl_schema *schema, int hidden,
+                 uint32_t *id);
+/* Delete every per-collection record of id (catalog entry excluded). */
+int vl_coll_del_records(const vl_store *st, MDB_txn *txn, uint32_t id);
+/* A handle on collection id (name borrowed, copied). */
+int vl_coll_handle(vl_store *st, const char *name, uint32_t id, vl_collection **out);
+
+/* ---- staged bulk loads (stage.c) ----------------------------------------- */
+/* In txn: give hidden collection id its catalog entry `name` (VL_EEXIST if
+ * the name was taken meanwhile) and remove its stage record. */
+int vl_stage_publish(const vl_store *st, MDB_txn *txn, const char *name, uint32_t id);
+/* Delete a hidden collection's records and stage record (own write commit;
+ * the caller holds maint.lock). Its segment files are the seg/ orphans. */
+int vl_stage_drop(const vl_store *st, uint32_t id);
+/* Drop every staged collection (at a writable open, maint.lock held: no
+ * bulk load is running, so every stage record is a crashed one's). */
+void vl_stage_drop_all(const vl_store *st);
+/* A verify note per stage record (running or crashed staged loads). */
+void vl_stage_report(const vl_store *st, MDB_txn *txn, vl_report_fn report, void *ud);
 /* Parameters of a schema as a vl_params-compatible array view. */
 
 /* ---- segment sets (segset.c) -------------------------------------------- */

@@ -204,13 +204,16 @@ static int env_open(vl_store *st, const char *path, const vl_open_opts *o)
 	return VL_OK;
 }
 
-/* Remove tmp/ leftovers and seg/ files the manifest does not list. Runs only
+/* Remove crashed staged bulk loads (stage.c), tmp/ leftovers and seg/ files
+ * the manifest does not list. Runs only
  * when no maintenance job holds maint.lock (its files are not orphans). */
 static void remove_orphans(vl_store *st)
 {
 	int lk = vl_lock_file(st, "maint.lock", 1);
 	if (lk < 0)
 		return;
+	/* before the seg/ pass: a crashed staged load's files are then orphans */
+	vl_stage_drop_all(st);
 	DIR *dir;
 	struct dirent *de;
 	int fd = openat(st->e->dirfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

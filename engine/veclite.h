@@ -401,6 +401,22 @@ int vl_reindex(vl_collection *c, const vl_schema *changes, const vl_job_opts *op
  */
 typedef struct vl_bulk vl_bulk;
 int vl_bulk_begin(vl_collection *c, const vl_job_opts *opts, vl_bulk **out);
+/*
+ * Bulk load into a new collection `name` (created with `schema`, both
+ * borrowed). The collection exists but has no name until vl_bulk_commit()
+ * publishes it, in the same commit as its rows: until then no reader or
+ * writer can see or open it, and vl_bulk_commit() fails with VL_EEXIST if
+ * the name was taken meanwhile. Its rows are committed in steps of about 16
+ * MiB of keys and values (VECLITE_BULK_CHUNK=BYTES in the environment
+ * changes the step), so the writer's memory does not grow with the load;
+ * the writer lock is released at each step's commit, so writers of other
+ * collections get their turn in between. vl_bulk_abort(), a failed commit
+ * or a crash leaves the store as it was: the hidden collection is removed
+ * (after a crash, by the next writable vl_open). VL_EEXIST if `name`
+ * exists; the other errors as vl_collection_create() and vl_bulk_begin().
+ */
+int vl_bulk_begin_new(vl_store *st, const char *name, const vl_schema *schema,
+                      const vl_job_opts *opts, vl_bulk **out);
 int vl_bulk_add(vl_bulk *b, const vl_row *rows, size_t n);
 /* Builds the segment(s) and commits; frees b whether or not it succeeds. */
 int vl_bulk_commit(vl_bulk *b);

@@ -280,6 +280,7 @@ int vl_verify(vl_store *st, vl_report_fn report, void *ud)
 	}
 	mdb_cursor_close(cur);
 	check_orphans(&v, txn);
+	vl_stage_report(st, txn, report, ud);
 	mdb_txn_abort(txn);
 	if (v.problems)
 		return vl_fail(st, VL_ECORRUPT, "%" PRIu64 " problem(s); first: %s", v.problems, v.first);

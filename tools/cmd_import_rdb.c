@@ -189,26 +189,24 @@ out:
 	return rc;
 }
 
-static int create_coll(const ri_opts *o, const ri_plan *pl, vl_store *st, vl_collection **c)
+/* The schema of the collection the import creates (*fields: caller frees). */
+static int new_schema(const ri_opts *o, const ri_plan *pl, vl_schema *sc, vl_field **fields)
 {
-	vl_schema sc = VL_SCHEMA_INIT;
-	sc.dim = pl->dim;
-	sc.metric = o->metric_given ? o->metric : VL_METRIC_L2;
-	sc.index = o->index;
-	sc.storage = o->storage;
-	sc.params = (const char *const *)o->params.v;
-	sc.nparams = o->params.n;
-	vl_field *fields = calloc(pl->nattrs + 1, sizeof *fields);
-	if (!fields)
+	*sc = (vl_schema)VL_SCHEMA_INIT;
+	sc->dim = pl->dim;
+	sc->metric = o->metric_given ? o->metric : VL_METRIC_L2;
+	sc->index = o->index;
+	sc->storage = o->storage;
+	sc->params = (const char *const *)o->params.v;
+	sc->nparams = o->params.n;
+	vl_field *f = calloc(pl->nattrs + 1, sizeof *f);
+	if (!f)
 		return cli_error("out of memory");
 	for (size_t i = 0; i < pl->nattrs; i++)
 		if (!pl->attrs[i].skip)
-			fields[sc.nfields++] = (vl_field){ pl->attrs[i].name, pl->attrs[i].type };
-	sc.fields = fields;
-	int vr = vl_collection_create(st, o->coll, &sc, c);
-	free(fields);
-	if (vr)
-		return cli_fail(st, vr, "creating the collection");
+			f[sc->nfields++] = (vl_field){ pl->attrs[i].name, pl->attrs[i].type };
+	sc->fields = f;
+	*fields = f;
 	return CLI_OK;
 }
 
@@ -436,11 +434,15 @@ static int import(ri_opts *o)
 		return CLI_ERR;
 	}
 	vl_collection *c = NULL;
+	vl_schema sc;
+	vl_field *fields = NULL;
 	int created = 0;
 	size_t added = 0;
 	int vr = vl_collection_open(st, o->coll, &c);
 	if (vr == VL_ENOTFOUND) {
-		if ((rc = create_coll(o, &pl, st, &c)) == CLI_OK)
+		/* created by the bulk load itself, named by its last commit: a
+		 * failed or killed import leaves no collection behind */
+		if ((rc = new_schema(o, &pl, &sc, &fields)) == CLI_OK)
 			created = 1;
 	} else if (vr) {
 		rc = cli_fail(st, vr, "cannot open collection");
@@ -450,16 +452,14 @@ static int import(ri_opts *o)
 	ri_stats stats;
 	memset(&stats, 0, sizeof stats);
 	if (rc == CLI_OK)
-		rc = ri_load(o, &pl, &in, st, c, &stats, &g_stop);
+		rc = ri_load(o, &pl, &in, st, c, created ? &sc : NULL, &stats, &g_stop);
+	free(fields);
+	if (rc == CLI_OK && created && (vr = vl_collection_open(st, o->coll, &c)))
+		rc = cli_fail(st, vr, "cannot open the imported collection");
 	vl_info *inf = NULL;
 	if (rc == CLI_OK && (vr = vl_collection_info(c, &inf)))
 		inf = NULL;
 	vl_collection_close(c);
-	if (rc != CLI_OK && created) {
-		/* the import created it: take it away again (a SIGKILL cannot) */
-		if ((vr = vl_collection_drop(st, o->coll)))
-			cli_fail(st, vr, "dropping the collection this import created");
-	}
 	if (rc == CLI_OK) {
 		if (o->json)
 			summary_json(o, &pl, &stats, inf, created);

@@ -159,11 +159,13 @@ void ri_plan_free(ri_plan *pl);
 /* The attribute for a hash field name, or NULL. */
 const ri_attr *ri_plan_attr(const ri_plan *pl, const uint8_t *name, size_t len);
 
-/* Pass 2 into an open collection (dim and fields already match the plan).
- * Returns CLI_OK when committed; on any failure the bulk load is aborted
- * and the message printed. `stop` is set by signal handlers. */
+/* Pass 2 into an open collection c (dim and fields already match the
+ * plan), or, with c NULL, into collection o->coll created with schema
+ * `create` by the bulk load (vl_bulk_begin_new). Returns CLI_OK when
+ * committed; on any failure the bulk load is aborted and the message
+ * printed. `stop` is set by signal handlers. */
 int ri_load(const ri_opts *o, const ri_plan *pl, ri_input *in, vl_store *st, vl_collection *c,
-            ri_stats *stats, volatile sig_atomic_t *stop);
+            const vl_schema *create, ri_stats *stats, volatile sig_atomic_t *stop);
 
 /* Wall-clock Unix time in ms (expire times are compared with it). */
 int64_t ri_now_ms(void);

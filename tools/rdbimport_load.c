@@ -566,7 +566,7 @@ static int commit_progress(void *ud, const char *phase, uint64_t done, uint64_t 
 }
 
 int ri_load(const ri_opts *o, const ri_plan *pl, ri_input *in, vl_store *st, vl_collection *c,
-            ri_stats *stats, volatile sig_atomic_t *stop)
+            const vl_schema *create, ri_stats *stats, volatile sig_atomic_t *stop)
 {
 	if (ri_input_rewind(in, 0))
 		return CLI_ERR;
@@ -601,7 +601,8 @@ int ri_load(const ri_opts *o, const ri_plan *pl, ri_input *in, vl_store *st, vl_
 	jo.threads = (uint32_t)o->threads;
 	jo.progress = commit_progress;
 	jo.progress_ud = &pg;
-	if ((vr = vl_bulk_begin(c, &jo, &bulk))) {
+	if ((vr = create ? vl_bulk_begin_new(st, o->coll, create, &jo, &bulk)
+	                 : vl_bulk_begin(c, &jo, &bulk))) {
 		rc = cli_fail(st, vr, "bulk load");
 		goto out;
 	}
