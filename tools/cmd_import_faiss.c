@@ -415,9 +415,17 @@ static void release_pages(const mapped *m, uint64_t *since, uint64_t bytes)
 	*since = 0;
 }
 
+/* The collection an import creates: made by its bulk load (vl_bulk_begin_new),
+ * so a failed or killed import leaves none behind. */
+typedef struct new_coll {
+	vl_schema sc;
+	cli_strs params;           /* owns the strings sc.params points to */
+	char kv[3][48];
+} new_coll;
+
 static int load(const fi_opts *o, const mapped *m, const vl_faiss_index *ix,
                 const vl_faiss_vecinfo *vi, keep_plan *kp, vl_store *st, vl_collection *c,
-                fi_stats *s)
+                const new_coll *nc, fi_stats *s)
 {
 	uint64_t since_release = 0;
 	fgraph fg;
@@ -439,7 +447,7 @@ static int load(const fi_opts *o, const mapped *m, const vl_faiss_index *ix,
 		rc = cli_error("out of memory");
 		goto out;
 	}
-	if ((vr = vl_bulk_begin(c, &jo, &b))) {
+	if ((vr = c ? vl_bulk_begin(c, &jo, &b) : vl_bulk_begin_new(st, o->coll, &nc->sc, &jo, &b))) {
 		rc = cli_fail(st, vr, "starting the bulk load");
 		goto out;
 	}
@@ -562,15 +570,17 @@ static int keep_fits(const fi_opts *o, const keep_plan *kp, const vl_info *inf)
 	return CLI_OK;
 }
 
+/* Open the collection, or (*created) describe the one the load will create. */
 static int open_or_create(const fi_opts *o, const vl_faiss_vecinfo *vi, vl_metric metric,
-                          const keep_plan *kp, vl_store *st, vl_collection **c, int *created)
+                          const keep_plan *kp, vl_store *st, vl_collection **c, new_coll *nc,
+                          int *created)
 {
 	*created = 0;
 	int vr = vl_collection_open(st, o->coll, c);
 	if (vr == VL_ENOTFOUND) {
 		vl_schema sc = VL_SCHEMA_INIT;
 		cli_strs params = { 0 };
-		char kv[3][48];
+		char(*kv)[48] = nc->kv;
 		sc.dim = vi->dim;
 		sc.metric = metric;
 		sc.index = o->index;
@@ -587,10 +597,9 @@ static int open_or_create(const fi_opts *o, const vl_faiss_vecinfo *vi, vl_metri
 			sc.params = (const char *const *)params.v;
 			sc.nparams = params.n;
 		}
-		vr = vl_collection_create(st, o->coll, &sc, c);
-		cli_strs_free(&params);
-		if (vr)
-			return cli_fail(st, vr, "creating the collection");
+		nc->sc = sc;
+		nc->params = params; /* freed by the caller */
+		*c = NULL;
 		*created = 1;
 		return CLI_OK;
 	}
@@ -747,14 +756,19 @@ static int import(const fi_opts *o, const mapped *m, vl_faiss_index *ix)
 	if (!st)
 		return CLI_ERR;
 	vl_collection *c = NULL;
+	new_coll nc;
+	memset(&nc, 0, sizeof nc);
 	int created = 0;
 	fi_stats stats;
 	memset(&stats, 0, sizeof stats);
-	int rc = open_or_create(o, &vi, metric, &kp, st, &c, &created);
+	int rc = open_or_create(o, &vi, metric, &kp, st, &c, &nc, &created);
 	if (rc == CLI_OK) {
 		catch_signals();
-		rc = load(o, m, ix, &vi, &kp, st, c, &stats);
+		rc = load(o, m, ix, &vi, &kp, st, c, created ? &nc : NULL, &stats);
 	}
+	cli_strs_free(&nc.params);
+	if (rc == CLI_OK && created && (vr = vl_collection_open(st, o->coll, &c)))
+		rc = cli_fail(st, vr, "cannot open the imported collection");
 	if (rc == CLI_OK && kp.want && !stats.graph_kept)
 		fprintf(stderr, "veclite import-faiss: note: --keep-graph: the index was built because "
 		        "%s\n", kp.why);
@@ -762,8 +776,6 @@ static int import(const fi_opts *o, const mapped *m, vl_faiss_index *ix)
 	if (rc == CLI_OK && vl_collection_info(c, &inf))
 		inf = NULL;
 	vl_collection_close(c);
-	if (rc != CLI_OK && created && (vr = vl_collection_drop(st, o->coll)))
-		cli_fail(st, vr, "dropping the collection this import created");
 	if (rc == CLI_OK) {
 		summary(o, ix, &vi, &kp, &stats, inf, created);
 		if (fflush(stdout) != 0)
