@@ -571,6 +571,16 @@ int cc_run(const cc_opts *o, cc_stats *s, char *why, size_t wn)
 		if ((procs[i] = fork()) == 0)
 			reader_process(o, sh, seed);
 	}
+	/* the writer process is forked before any thread starts here: a child
+	 * of a multi-threaded process may not start threads of its own (POSIX
+	 * leaves it undefined; ThreadSanitizer refuses), and the writer does
+	 * (index builds, record encoding) */
+	pid_t wpid = -1;
+	pthread_t wth;
+	if (!o->writer_thread && (wpid = fork()) == 0) {
+		writer_main(&wx);
+		_exit(0);
+	}
 	/* reader threads share one store handle */
 	rctx rx[MAX_THREADS];
 	pthread_t th[MAX_THREADS];
@@ -585,14 +595,8 @@ int cc_run(const cc_opts *o, cc_stats *s, char *why, size_t wn)
 		rx[i] = (rctx){ o, sh, rst, rc_, seed };
 		pthread_create(&th[i], NULL, reader_thread, &rx[i]);
 	}
-	pid_t wpid = -1;
-	pthread_t wth;
-	if (o->writer_thread) {
+	if (o->writer_thread)
 		pthread_create(&wth, NULL, writer_main, &wx);
-	} else if ((wpid = fork()) == 0) {
-		writer_main(&wx);
-		_exit(0);
-	}
 	/* meanwhile: kill reader processes mid-read and start new ones */
 	uint64_t krng = mix(o->seed ^ 0x99);
 	while (!atomic_load(&sh->stop)) {
