@@ -24,11 +24,6 @@ trap 'rm -rf "$W"' EXIT
 echo "== tsan: concurrency soak, writer thread"
 "$B/tests/concsoak" --seconds 8 --min-writes 60 --writer-thread --threads 2 --procs 1 --dir "$W/conc1"
 echo "== tsan: concurrency soak, writer process, reader processes killed mid-read"
-# Reader processes killed mid-read are forked again by the parent while its
-# reader threads run: such a child inherits the parent's thread list, which
-# TSan reports as leaked threads when the child exits. The parent's own
-# thread leaks are checked by the run above (same threads, report on).
-TSAN_OPTIONS="$TSAN_OPTIONS report_thread_leaks=0" \
 "$B/tests/concsoak" --seconds 8 --min-writes 60 --threads 2 --procs 2 --kill-readers --dir "$W/conc2"
 echo "== tsan: crash soak"
 VECLITE_CLI=$V "$B/tests/crashsoak" --rounds 8 --seed 11 --dir "$W/crash/store" --cli "$V"

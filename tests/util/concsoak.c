@@ -44,6 +44,7 @@ typedef struct shared {
 	atomic_uint_fast64_t reads[CC_NREAD];
 	atomic_uint_fast64_t writes[CC_NWRITE];
 	atomic_uint_fast64_t bad, read_errors, max_rows;
+	atomic_uint_fast64_t reader_kills;
 	char msg[1024];
 } shared;
 
@@ -484,6 +485,41 @@ static void *reader_thread(void *arg)
 	return NULL;
 }
 
+static void reader_process(const cc_opts *o, shared *sh, uint64_t seed);
+
+/* The reader processes' parent (single-threaded): forks them, kills one
+ * mid-read now and then (kill_readers) and forks a new one, until stop;
+ * then waits for them. Never returns. */
+static void spawner(const cc_opts *o, shared *sh, int np, uint64_t seed)
+{
+	pid_t procs[MAX_PROCS];
+	for (int i = 0; i < np; i++) {
+		seed = mix(seed);
+		if ((procs[i] = fork()) == 0)
+			reader_process(o, sh, seed);
+	}
+	uint64_t krng = mix(o->seed ^ 0x99);
+	while (!atomic_load(&sh->stop)) {
+		usleep(20000);
+		if (o->kill_readers && (krng = mix(krng)) % 10 == 0) {
+			int i = (int)((krng >> 32) % (uint64_t)np);
+			kill(procs[i], SIGKILL);
+			waitpid(procs[i], NULL, 0);
+			atomic_fetch_add(&sh->reader_kills, 1);
+			seed = mix(seed);
+			if ((procs[i] = fork()) == 0)
+				reader_process(o, sh, seed);
+		}
+	}
+	for (int i = 0; i < np; i++) {
+		int status;
+		waitpid(procs[i], &status, 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			problem(sh, 1, "reader process %d ended with status %d", i, status);
+	}
+	_exit(0);
+}
+
 static void reader_process(const cc_opts *o, shared *sh, uint64_t seed)
 {
 	rctx x = { o, sh, NULL, NULL, seed };
@@ -563,18 +599,17 @@ int cc_run(const cc_opts *o, cc_stats *s, char *why, size_t wn)
 	double t0 = now_s();
 	const int np = o->reader_procs < MAX_PROCS ? o->reader_procs : MAX_PROCS;
 	const int nt = o->reader_threads < MAX_THREADS ? o->reader_threads : MAX_THREADS;
-	pid_t procs[MAX_PROCS];
 	uint64_t seed = mix(o->seed);
+	/* Every process is forked before any thread starts here: the child of
+	 * a multi-threaded process may find a lock (malloc's, a sanitizer's)
+	 * held forever by a thread it does not have, and may not start threads
+	 * of its own (ThreadSanitizer refuses). Reader processes are forked,
+	 * killed and forked again by a single-threaded spawner process. */
 	fflush(NULL);
-	for (int i = 0; i < np; i++) {
-		seed = mix(seed);
-		if ((procs[i] = fork()) == 0)
-			reader_process(o, sh, seed);
-	}
-	/* the writer process is forked before any thread starts here: a child
-	 * of a multi-threaded process may not start threads of its own (POSIX
-	 * leaves it undefined; ThreadSanitizer refuses), and the writer does
-	 * (index builds, record encoding) */
+	pid_t spid = -1;
+	seed = mix(seed);
+	if (np && (spid = fork()) == 0)
+		spawner(o, sh, np, seed);
 	pid_t wpid = -1;
 	pthread_t wth;
 	if (!o->writer_thread && (wpid = fork()) == 0) {
@@ -597,20 +632,8 @@ int cc_run(const cc_opts *o, cc_stats *s, char *why, size_t wn)
 	}
 	if (o->writer_thread)
 		pthread_create(&wth, NULL, writer_main, &wx);
-	/* meanwhile: kill reader processes mid-read and start new ones */
-	uint64_t krng = mix(o->seed ^ 0x99);
 	while (!atomic_load(&sh->stop)) {
 		usleep(20000);
-		if (o->kill_readers && np && (krng = mix(krng)) % 10 == 0) {
-			int i = (int)((krng >> 32) % (uint64_t)np);
-			kill(procs[i], SIGKILL);
-			waitpid(procs[i], NULL, 0);
-			s->reader_kills++;
-			seed = mix(seed);
-			fflush(NULL);
-			if ((procs[i] = fork()) == 0)
-				reader_process(o, sh, seed);
-		}
 		if (o->writer_thread == 0 && wpid > 0 && waitpid(wpid, NULL, WNOHANG) == wpid) {
 			wpid = -1;
 			atomic_store(&sh->stop, 1);
@@ -622,12 +645,13 @@ int cc_run(const cc_opts *o, cc_stats *s, char *why, size_t wn)
 		waitpid(wpid, NULL, 0);
 	for (int i = 0; i < nt && rc_; i++)
 		pthread_join(th[i], NULL);
-	for (int i = 0; i < np; i++) {
+	if (spid > 0) {
 		int status;
-		waitpid(procs[i], &status, 0);
+		waitpid(spid, &status, 0);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			problem(sh, 1, "reader process %d ended with status %d", i, status);
+			problem(sh, 1, "the reader spawner ended with status %d", status);
 	}
+	s->reader_kills = atomic_load(&sh->reader_kills);
 	vl_collection_close(rc_);
 	/* the store after the soak: verify, and the counts */
 	if (!rst && vl_open(o->dir, NULL, &rst) != VL_OK)
