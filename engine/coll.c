@@ -201,9 +201,7 @@ int vl_coll_make(vl_store *st, const char *name, const vl_schema *schema, int hi
 		/* the stage record names it for the publishing commit and for
 		 * the cleanup of a crashed load */
 		uint8_t sk[9];
-		memcpy(sk, "stage", 5);
-		vl_st32be(sk + 5, id);
-		MDB_val key = { sizeof sk, sk };
+		MDB_val key = vl_stage_key(sk, id);
 		rc = mdb_put(txn, st->e->db.meta, &key, &k, 0);
 	} else {
 		rc = mdb_put(txn, st->e->db.colls, &k, &v, MDB_NOOVERWRITE);

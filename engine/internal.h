@@ -149,6 +149,8 @@ int vl_coll_del_records(const vl_store *st, MDB_txn *txn, uint32_t id);
 int vl_coll_handle(vl_store *st, const char *name, uint32_t id, vl_collection **out);
 
 /* ---- staged bulk loads (stage.c) ----------------------------------------- */
+/* The meta key of a staged collection's record: "stage" + u32 BE id. */
+MDB_val vl_stage_key(uint8_t buf[9], uint32_t id);
 /* In txn: give hidden collection id its catalog entry `name` (VL_EEXIST if
  * the name was taken meanwhile) and remove its stage record. */
 int vl_stage_publish(const vl_store *st, MDB_txn *txn, const char *name, uint32_t id);

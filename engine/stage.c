@@ -19,7 +19,7 @@
 #define STAGE_PREFIX "stage"
 #define STAGE_KEY_LEN 9
 
-static MDB_val stage_key(uint8_t buf[STAGE_KEY_LEN], uint32_t id)
+MDB_val vl_stage_key(uint8_t buf[9], uint32_t id)
 {
 	memcpy(buf, STAGE_PREFIX, 5);
 	vl_st32be(buf + 5, id);
@@ -29,7 +29,7 @@ static MDB_val stage_key(uint8_t buf[STAGE_KEY_LEN], uint32_t id)
 int vl_stage_publish(const vl_store *st, MDB_txn *txn, const char *name, uint32_t id)
 {
 	uint8_t kb[STAGE_KEY_LEN], idb[4];
-	MDB_val sk = stage_key(kb, id);
+	MDB_val sk = vl_stage_key(kb, id);
 	int rc = mdb_del(txn, st->e->db.meta, &sk, NULL);
 	if (rc)
 		return vl_fail_mdb(st, rc, "removing the bulk load's stage record");
@@ -49,7 +49,7 @@ int vl_stage_drop(const vl_store *st, uint32_t id)
 	if ((rc = vl_wbegin(st, &txn, &lk)))
 		return rc;
 	uint8_t kb[STAGE_KEY_LEN];
-	MDB_val sk = stage_key(kb, id);
+	MDB_val sk = vl_stage_key(kb, id);
 	rc = mdb_del(txn, st->e->db.meta, &sk, NULL);
 	if (rc && rc != MDB_NOTFOUND) {
 		vl_wabort(txn, lk);
@@ -74,7 +74,7 @@ void vl_stage_drop_all(const vl_store *st)
 			return;
 		}
 		uint8_t kb[STAGE_KEY_LEN];
-		MDB_val k = stage_key(kb, 0), v;
+		MDB_val k = vl_stage_key(kb, 0), v;
 		int found = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) == 0 &&
 		            k.mv_size == STAGE_KEY_LEN && memcmp(k.mv_data, STAGE_PREFIX, 5) == 0;
 		uint32_t id = found ? vl_ld32be((const uint8_t *)k.mv_data + 5) : 0;
@@ -93,7 +93,7 @@ void vl_stage_report(const vl_store *st, MDB_txn *txn, vl_report_fn report, void
 	if (!report || mdb_cursor_open(txn, st->e->db.meta, &cur))
 		return;
 	uint8_t kb[STAGE_KEY_LEN];
-	MDB_val k = stage_key(kb, 0), v;
+	MDB_val k = vl_stage_key(kb, 0), v;
 	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	     rc == 0 && k.mv_size == STAGE_KEY_LEN && memcmp(k.mv_data, STAGE_PREFIX, 5) == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
