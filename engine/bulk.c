@@ -34,7 +34,7 @@
 /* row bytes (keys, attribute values) per commit of a staged load */
 #define VL_BULK_CHUNK (16u << 20)
 /* pages of the spill file, read once, are released in steps of this many
- * bytes read */
+ * bytes read (vl_drop_behind) */
 #define DROP_STEP (16u << 20)
 /* LMDB's map is released after this many bytes of records read or row
  * bytes added (about one page fault per row, each mapping up to 64 KiB;
@@ -231,6 +231,21 @@ static uint64_t row_bytes(const vl_row *r)
 	return n;
 }
 
+/*
+ * Bytes that went through LMDB's map (rows added, records read back). Each
+ * B-tree descent that faults on a page of the map maps its cached
+ * neighbours too (the kernel's fault-around), mostly record pages just
+ * written: the map is released every MAP_STEP bytes, or the writer's RSS
+ * would grow by all the data it loads.
+ */
+static void map_touched(vl_bulk *b, uint64_t bytes)
+{
+	if ((b->map_bytes += bytes) >= MAP_STEP) {
+		vl_lmdb_release_map(b->c->st->e);
+		b->map_bytes = 0;
+	}
+}
+
 /* A staged load commits what it holds and goes on in a new transaction. */
 static int chunk_commit(vl_bulk *b)
 {
@@ -258,15 +273,7 @@ int vl_bulk_add(vl_bulk *b, const vl_row *rows, size_t n)
 	for (size_t i = 0; i < n; i++)
 		add += row_bytes(&rows[i]);
 	b->chunk_bytes += add;
-	b->map_bytes += add;
-	/* Each B-tree descent that faults on a page of LMDB's map (the key
-	 * map's leaves are hit at random) maps its cached neighbours too (the
-	 * kernel's fault-around), mostly record pages just written: release
-	 * them, or the writer's RSS grows by all the data loaded. */
-	if (b->map_bytes >= MAP_STEP) {
-		vl_lmdb_release_map(b->c->st->e);
-		b->map_bytes = 0;
-	}
+	map_touched(b, add);
 	if (b->staged && b->chunk_bytes >= b->chunk_max)
 		return chunk_commit(b);
 	return VL_OK;
@@ -280,7 +287,6 @@ typedef struct spillsrc {
 	MDB_txn *txn;
 	MDB_dbi rows;
 	size_t dropped;            /* bytes at the map's start given back (MADV_DONTNEED) */
-	uint64_t rec_bytes;        /* record bytes read since LMDB's map was last released */
 } spillsrc;
 
 static int spill_next(void *ud, uint64_t *rid, const float **vec, const uint8_t **rec,
@@ -298,20 +304,9 @@ static int spill_next(void *ud, uint64_t *rid, const float **vec, const uint8_t 
 			return vl_diag_set(d, VL_EIO, VL_NO_OFFSET, "LMDB: %s", mdb_strerror(rc));
 		*rid = s->b->rids[i];
 		*vec = s->base + i * s->b->dim;
-		/* Rows are read once, in order: release the pages behind the
-		 * cursor in DROP_STEP steps, so the process's RSS does not grow by
-		 * the whole spill file (the data stays in the page cache). */
-		const size_t at = (size_t)(i * s->b->dim * 4) & ~(size_t)(DROP_STEP - 1);
-		if (at > s->dropped) {
-			madvise((uint8_t *)(uintptr_t)s->base + s->dropped, at - s->dropped, MADV_DONTNEED);
-			s->dropped = at;
-		}
-		/* the records are read once too, through LMDB's map */
-		s->rec_bytes += v.mv_size;
-		if (s->rec_bytes >= MAP_STEP) {
-			vl_lmdb_release_map(s->b->c->st->e);
-			s->rec_bytes = 0;
-		}
+		/* rows and their records are read once, in order */
+		vl_drop_behind(s->base, (size_t)(i * s->b->dim * 4), DROP_STEP, &s->dropped);
+		map_touched(s->b, v.mv_size);
 		*rec = v.mv_data;
 		*rec_len = v.mv_size;
 		return 1;
@@ -329,7 +324,7 @@ static int bulk_install(vl_bulk *b, vl_tcoll *tc)
 		return vl_fail_errno(st, errno, "mmap", b->rel);
 	madvise(map, len, MADV_SEQUENTIAL);
 	uint64_t live = 0;
-	spillsrc src = { b, map, 0, tc->id, b->t->txn, st->e->db.rows, 0, 0 };
+	spillsrc src = { b, map, 0, tc->id, b->t->txn, st->e->db.rows, 0 };
 	vl_segbuild sb = {
 		.st = st, .coll_id = tc->id, .seg_id = tc->cs.next_seg, .schema = &tc->schema,
 		.threads = b->o.threads, .seed = b->o.seed, .progress = b->o.progress,
@@ -341,9 +336,10 @@ static int bulk_install(vl_bulk *b, vl_tcoll *tc)
 	for (uint64_t i = 0; i < b->n; i++) {
 		uint8_t kb[12];
 		MDB_val k = vl_key_rid(kb, tc->id, b->rids[i]), v;
-		live += mdb_get(b->t->txn, st->e->db.rows, &k, &v) == 0;
-		if ((i & 4095) == 4095)
-			vl_lmdb_release_map(st->e); /* this walks every leaf of the rows */
+		if (mdb_get(b->t->txn, st->e->db.rows, &k, &v) == 0) {
+			live++;
+			map_touched(b, v.mv_size); /* this walks every leaf of the rows */
+		}
 	}
 	if (live == 0)
 		goto out;

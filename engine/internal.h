@@ -198,5 +198,10 @@ int vl_check_vector(const vl_store *st, const float *v, uint32_t dim, const char
 void vl_seg_relpath(char *buf, size_t len, uint32_t coll, uint32_t seg);
 /* fsync a directory (after renames/unlinks inside it). */
 int vl_fsync_dir(const vl_store *st, const char *rel);
+/* A mapping read once, front to back, up to byte `upto` of base: once
+ * `step` bytes or more lie behind *dropped, unmap them (MADV_DONTNEED; the
+ * pages stay in the page cache) and move *dropped to upto. Keeps the RSS of
+ * a sequential pass from growing with the file. */
+void vl_drop_behind(const void *base, size_t upto, size_t step, size_t *dropped);
 
 #endif

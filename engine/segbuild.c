@@ -144,12 +144,6 @@ static int train_storage(vl_segbuild *b, const vl_quant_ops *qo, const float *ve
 	return VL_OK;
 }
 
-static uintptr_t page_down(uintptr_t p)
-{
-	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-	return p & ~(pg - 1);
-}
-
 /* QUANT + PRIMARY + SECONDARY from the mapped originals. */
 static int write_codes(vl_segbuild *b, const vl_quant_ops *qo, vl_qview *q, const float *vecs,
                        uint64_t n, vl_segw *w, vl_diag *d)
@@ -176,21 +170,15 @@ static int write_codes(vl_segbuild *b, const vl_quant_ops *qo, vl_qview *q, cons
 		uint32_t kind = pass ? VL_SEC_SECONDARY : VL_SEC_PRIMARY;
 		if ((rc = vl_segw_begin(w, kind, 0, pass ? ss : ps)))
 			break;
-		uintptr_t dropped = page_down((uintptr_t)vecs);
+		size_t dropped = 0;
 		for (uint64_t r = 0; r < n && rc == VL_OK; r++) {
 			memset(prow, 0, ps + ss);
 			qo->encode(q, vecs + r * dim, pass ? NULL : prow, pass ? srow : NULL);
 			rc = vl_segw_write(w, pass ? srow : prow, pass ? ss : ps);
 			if (rc == VL_OK && (r & 65535) == 65535)
 				rc = report(b, "encode", r + 1, n, d);
-			/* the originals are read once per pass: unmap what is behind
-			 * every 16 MiB (it stays in the page cache), so RSS does not
-			 * grow by the whole VECTORS section */
-			uintptr_t at = page_down((uintptr_t)(vecs + r * dim));
-			if (at - dropped >= (16u << 20)) {
-				madvise((void *)dropped, at - dropped, MADV_DONTNEED);
-				dropped = at;
-			}
+			/* the originals are read once per pass */
+			vl_drop_behind(vecs, (size_t)r * dim * sizeof(float), 16u << 20, &dropped);
 		}
 		if (rc == VL_OK)
 			rc = vl_segw_end(w);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,4 +47,16 @@ int vl_fsync_dir(const vl_store *st, const char *rel)
 	int err = errno;
 	close(fd);
 	return rc ? vl_fail_errno(st, err, "fsync of directory", rel) : VL_OK;
+}
+
+void vl_drop_behind(const void *base, size_t upto, size_t step, size_t *dropped)
+{
+	if (upto < *dropped + step)
+		return;
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)base + *dropped) & ~(pg - 1);
+	uintptr_t hi = ((uintptr_t)base + upto) & ~(pg - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	*dropped = upto;
 }

@@ -25,6 +25,7 @@
 
 #include "ivf.h"
 #include "quant/lvq.h"
+#include "quant/qcommon.h"
 #include "simd/fp16.h"
 #include "simd/simd.h"
 #include "vl_bytes.h"
@@ -320,39 +321,25 @@ static float centroid_dist(const ivf_state *s, const float *query, uint32_t c)
 	return s->metric == VL_METRIC_L2 ? k->l2_f32(query, x, s->dim) : -k->dot_f32(query, x, s->dim);
 }
 
-/* Encode the LVQ-8 centroids (once per open segment; under c8_mu).
+/* Encode the LVQ-8 centroids (once per open segment; under c8_mu), with
+ * the codec's own training (mean and exponent of the cleaned centroids).
  * Non-finite components of a damaged file are encoded as 0: the exact
  * re-rank still sees them, and verify reports them. */
 static int encode_c8(ivf_state *s)
 {
-	const vl_kernels *k = vl_kern();
 	uint32_t dim = s->dim;
-	float *mean = calloc(dim, sizeof *mean), *x = malloc((size_t)dim * sizeof *x);
-	double *sum = calloc(dim, sizeof *sum);
-	int rc = -1;
-	if (!mean || !x || !sum)
-		goto out;
-	for (uint32_t c = 0; c < s->nlist; c++) {
-		k->clean_f32(s->cent + (size_t)c * dim, dim, x);
-		for (uint32_t j = 0; j < dim; j++)
-			sum[j] += x[j];
-	}
-	for (uint32_t j = 0; j < dim; j++)
-		mean[j] = (float)(sum[j] / s->nlist);
+	float *mean = malloc((size_t)dim * sizeof *mean), *x = malloc((size_t)dim * sizeof *x);
 	double amax = 0;
-	for (uint32_t c = 0; c < s->nlist; c++) {
-		k->clean_f32(s->cent + (size_t)c * dim, dim, x);
-		double m = vl_lvq_absmax(x, dim, mean);
-		amax = m > amax ? m : amax;
-	}
+	int rc = -1;
+	if (!mean || !x || vl_quant_train_mean(s->cent, s->nlist, dim, 0, mean, &amax))
+		goto out;
 	vl_lvq_codec_init(&s->c8, dim, 8, 0, vl_lvq_exp_for(amax), mean);
 	size_t bytes = (size_t)s->nlist * s->c8.pstride;
-	s->c8_rows = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-	if (!s->c8_rows)
+	if (!(s->c8_rows = vl_qalloc(bytes)))
 		goto out;
 	memset(s->c8_rows, 0, bytes);
 	for (uint32_t c = 0; c < s->nlist; c++) {
-		k->clean_f32(s->cent + (size_t)c * dim, dim, x);
+		vl_qclean(s->cent + (size_t)c * dim, dim, 0, x);
 		vl_lvq_encode(&s->c8, x, s->c8_rows + (size_t)c * s->c8.pstride, NULL);
 	}
 	s->c8_mean = mean;
@@ -361,7 +348,6 @@ static int encode_c8(ivf_state *s)
 out:
 	free(mean);
 	free(x);
-	free(sum);
 	return rc;
 }
 
@@ -442,7 +428,26 @@ static void select_best(lrank *rk, uint32_t n, uint32_t want)
 
 #define SCAN_CHUNK 128
 
-/* Scan one list into out; returns the rows accepted (offered). */
+/* Offer m scanned rows (ids[i] at distance dist[i]); ids >= nrows, from a
+ * damaged file, are skipped. Returns the rows accepted. */
+static uint64_t offer_rows(const ivf_state *s, const vl_index_query *qr, const uint32_t *ids,
+                           const float *dist, size_t m, vl_topk *out)
+{
+	uint64_t accepted = 0;
+	float worst = vl_topk_worst(out);
+	for (size_t i = 0; i < m; i++) {
+		if (ids[i] >= s->n || !vl_accepts(&qr->accept, ids[i]))
+			continue;
+		accepted++;
+		if (dist[i] <= worst && vl_topk_push(out, dist[i], ids[i], qr->src))
+			worst = vl_topk_worst(out);
+	}
+	return accepted;
+}
+
+/* Scan one list into out; returns the rows accepted (offered). With CODES
+ * the list's codes lie in one run (dist_range over the list view); without,
+ * the listed rows are gathered from the segment's primary level. */
 static uint64_t scan_list(const ivf_state *s, const vl_index_query *qr, uint32_t list, vl_topk *out,
                           uint64_t *evals)
 {
@@ -451,43 +456,22 @@ static uint64_t scan_list(const ivf_state *s, const vl_index_query *qr, uint32_t
 	uint64_t len = s->off[list + 1] - s->off[list], accepted = 0;
 	uint32_t buf[SCAN_CHUNK];
 	float dist[SCAN_CHUNK];
-	if (s->has_codes) {
-		/* the list's codes lie in one run: scan it, then map positions to rows */
-		for (uint64_t i0 = 0; i0 < len; i0 += SCAN_CHUNK) {
-			size_t cnt = len - i0 < SCAN_CHUNK ? (size_t)(len - i0) : SCAN_CHUNK;
-			q->ops->dist_range(&s->lv, qr->qbuf, s->off[list] + i0, cnt, dist);
-			*evals += cnt;
-			float worst = vl_topk_worst(out);
-			for (size_t i = 0; i < cnt; i++) {
-				uint32_t id = ids[i0 + i];
-				if (id >= s->n || !vl_accepts(&qr->accept, id))
-					continue;
-				accepted++;
-				if (dist[i] <= worst && vl_topk_push(out, dist[i], id, qr->src))
-					worst = vl_topk_worst(out);
-			}
-		}
-		return accepted;
-	}
 	for (uint64_t i0 = 0; i0 < len; i0 += SCAN_CHUNK) {
 		size_t m = 0, cnt = len - i0 < SCAN_CHUNK ? (size_t)(len - i0) : SCAN_CHUNK;
-		for (size_t i = 0; i < cnt; i++) {
-			uint32_t id = ids[i0 + i];
-			if (id < s->n)
-				buf[m++] = id;
+		const uint32_t *got = buf;
+		if (s->has_codes) {
+			q->ops->dist_range(&s->lv, qr->qbuf, s->off[list] + i0, cnt, dist);
+			got = ids + i0;
+			m = cnt;
+		} else {
+			for (size_t i = 0; i < cnt; i++)
+				if (ids[i0 + i] < s->n)
+					buf[m++] = ids[i0 + i];
+			if (m)
+				q->ops->dist_rows(q, qr->qbuf, buf, m, dist);
 		}
-		if (!m)
-			continue;
-		q->ops->dist_rows(q, qr->qbuf, buf, m, dist);
 		*evals += m;
-		float worst = vl_topk_worst(out);
-		for (size_t i = 0; i < m; i++) {
-			if (!vl_accepts(&qr->accept, buf[i]))
-				continue;
-			accepted++;
-			if (dist[i] <= worst && vl_topk_push(out, dist[i], buf[i], qr->src))
-				worst = vl_topk_worst(out);
-		}
+		accepted += offer_rows(s, qr, got, dist, m, out);
 	}
 	return accepted;
 }
@@ -514,10 +498,9 @@ static int ivf_search(void *state, const vl_index_query *qr, vl_topk *out, vl_di
 	uint32_t nprobe = np > s->nlist ? s->nlist : (uint32_t)np;
 	/* one block: ranks, distances, then the 64-byte aligned LVQ query */
 	size_t rk_bytes = (size_t)s->nlist * sizeof(lrank), tmp_bytes = (size_t)s->nlist * 4;
-	size_t q_at = (rk_bytes + tmp_bytes + 63) & ~(size_t)63;
+	size_t q_at = vl_qalign(rk_bytes + tmp_bytes, 64);
 	int c8 = have_c8(s);
-	size_t qsize = c8 ? vl_lvq_qsize(&s->c8) : 0;
-	uint8_t *blk = aligned_alloc(64, (q_at + qsize + 63) & ~(size_t)63);
+	uint8_t *blk = vl_qalloc(q_at + (c8 ? vl_lvq_qsize(&s->c8) : 0));
 	if (!blk)
 		return vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "out of memory in ivf search");
 	lrank *rk = (lrank *)(void *)blk;
