@@ -9,6 +9,18 @@ layout (key llama_index/vector_<uuid>; a 768-d float32 `embedding` plus about 2.
 it about as much as prose; the default 545,177 rows give an RDB of about 3 GB. It is cached in
 bench/cache/rdb-seed2-<ROWS>/dump.rdb (never committed).
 
+The vectors are independent random unit vectors unless --vectors FVECS names a file to take
+them from (row r of the dump is row r of the file). Random unit vectors in 768 dimensions are
+the worst case for a graph index (every point is nearly as far from a query as its nearest
+neighbour: on 100K of them, stored as lvq4x4, a Vamana search at window 160 finds 58% of the
+true top 10); text embeddings are clustered, which bench/gen_synth models (bench/run's
+--dataset synth-545k writes bench/data/synth-545k/: gen_synth's rows and bench/gt's exact top
+100 of its queries).
+With --vectors the dump is cached in rdb-seed2-<ROWS>-<folder of FVECS>, and when that folder
+has query.fvecs and gt.ivecs (bench/gt's exact top-k), the default-index import is also
+searched with those queries: recall@10 and the time for them, at the collection's default
+search window and at each of --windows (default 40,120).
+
 Measured, each REPS times (medians reported), with the dump in the page cache for all:
   - redis-server loading the dump: seconds from exec until PING answers, RSS after load;
   - the RDB reader alone (bench/rdb_scan.c --decode), once, for reference;
@@ -22,7 +34,8 @@ The load average before and after is printed; CPU seconds are less sensitive to 
 than wall seconds.
 
   bench/rdb_seed.py [-n ROWS] [--reps N] [--regen] [--generate-only] [--veclite PATH]
-                    [--no-vamana] [--work DIR] [--out FILE]
+                    [--vectors FVECS] [--windows W,...] [--no-flat] [--no-vamana] [--no-default] [--work DIR]
+                    [--out FILE]
 """
 import argparse, json, os, resource, shutil, socket, statistics, subprocess, sys, tempfile, threading, time
 
@@ -101,7 +114,24 @@ def vocabulary(rng, n=20000):
     return ["".join(rng.choice(letters, size=l, p=p)) for l in lens]
 
 
-def gen_rows(n, text_bytes, pipe):
+def fvecs_rows(path, n, dim=768):
+    """The first n rows of an .fvecs file (each row: int32 dim, then dim float32), mapped."""
+    a = np.memmap(path, dtype=np.float32, mode="r")
+    if a.size % (dim + 1) or a.size // (dim + 1) < n:
+        sys.exit("%s: expected at least %d rows of %d float32 values" % (path, n, dim))
+    rows = a.reshape(-1, dim + 1)[:n]
+    if int(rows[0, :1].view(np.int32)[0]) != dim:
+        sys.exit("%s: rows are not %d-dimensional" % (path, dim))
+    return rows[:, 1:]
+
+
+def read_ivecs(path):
+    a = np.fromfile(path, dtype=np.int32)
+    k = int(a[0])
+    return a.reshape(-1, k + 1)[:, 1:]
+
+
+def gen_rows(n, text_bytes, pipe, vectors=None):
     rng = np.random.default_rng(42)
     vocab = np.array(vocabulary(rng))
     zipf = 1.0 / np.arange(1, len(vocab) + 1)
@@ -112,6 +142,8 @@ def gen_rows(n, text_bytes, pipe):
         m = min(batch, n - start)
         vecs = rng.standard_normal((m, 768), dtype=np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        if vectors is not None:   # the draw above still runs: the texts stay the same
+            vecs = np.ascontiguousarray(vectors[start:start + m], dtype=np.float32)
         widx = rng.choice(len(vocab), size=(m, chunk_len // 4), p=zipf)
         chunks = []
         for i in range(m):
@@ -143,14 +175,14 @@ def gen_rows(n, text_bytes, pipe):
         pipe.write(b"".join(chunks))
 
 
-def make_dump(cache, n, text_bytes):
+def make_dump(cache, n, text_bytes, vectors=None):
     port = free_port()
     proc = redis_start(cache, port)
     wait_ready(port, proc)
     t0 = time.monotonic()
     cli = subprocess.Popen(["redis-cli", "-p", str(port), "--pipe"], stdin=subprocess.PIPE,
                            stdout=subprocess.DEVNULL)
-    gen_rows(n, text_bytes, cli.stdin)
+    gen_rows(n, text_bytes, cli.stdin, vectors)
     cli.stdin.close()
     cli.wait()
     print("loaded %d hashes into redis in %.1f s (RSS %.0f MiB)" % (
@@ -223,13 +255,26 @@ def main():
     ap.add_argument("--veclite", default=os.path.join(ROOT, "build", "veclite"))
     ap.add_argument("--no-vamana", action="store_true",
                     help="skip the extra explicit --index vamana import")
+    ap.add_argument("--no-flat", action="store_true", help="skip the two --index flat imports")
     ap.add_argument("--no-default", action="store_true",
                     help="skip the default-index (vamana) import too: flat imports only")
     ap.add_argument("--generate-only", action="store_true", help="write the dump (if needed) and stop")
+    ap.add_argument("--vectors", default=None, metavar="FVECS",
+                    help="take the embeddings from this .fvecs file (768-d) instead of random unit vectors")
+    ap.add_argument("--windows", default="40,120",
+                    help="with --vectors: search windows measured besides the default (comma list)")
     ap.add_argument("--work", default=None, help="folder for the stores (default: a temp dir)")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     a = ap.parse_args()
-    cache = os.path.join(ROOT, "bench", "cache", "rdb-seed2-%d" % a.n)
+    tag = "-" + os.path.basename(os.path.dirname(os.path.abspath(a.vectors))) if a.vectors else ""
+    cache = os.path.join(ROOT, "bench", "cache", "rdb-seed2-%d%s" % (a.n, tag))
+    queries = gt = None
+    windows = [int(x) for x in a.windows.split(",") if x]
+    if a.vectors:
+        qd = os.path.dirname(os.path.abspath(a.vectors))
+        whole = os.path.getsize(a.vectors) == a.n * 769 * 4   # gt.ivecs is for the whole file
+        if whole and os.path.exists(os.path.join(qd, "query.fvecs")) and os.path.exists(os.path.join(qd, "gt.ivecs")):
+            queries, gt = os.path.join(qd, "query.fvecs"), read_ivecs(os.path.join(qd, "gt.ivecs"))
     os.makedirs(cache, exist_ok=True)
     dump = os.path.join(cache, "dump.rdb")
     scan = os.path.join(cache, "rdb_scan")
@@ -240,12 +285,12 @@ def main():
                            os.path.join(ROOT, "bench", "rdb_scan.c"), os.path.join(ROOT, "format", "vl_diag.c")]
                           + srcs + ["-lm", "-pthread"])
     if a.regen or not os.path.exists(dump):
-        make_dump(cache, a.n, a.text_bytes)
+        make_dump(cache, a.n, a.text_bytes, fvecs_rows(a.vectors, a.n) if a.vectors else None)
     size = os.path.getsize(dump)
     if a.generate_only:
         print("dump: %s, %.2f GB (%.0f bytes/row)" % (dump, size / 1e9, size / a.n))
         return
-    res = {"rows": a.n, "dump_bytes": size, "loadavg_before": loadavg(), "veclite": a.veclite}
+    res = {"rows": a.n, "dump_bytes": size, "vectors": a.vectors or "random unit", "loadavg_before": loadavg(), "veclite": a.veclite}
     print("dump: %s, %.2f GB (%.0f bytes/row); load average %s; %d cores" % (
         dump, size / 1e9, size / a.n, res["loadavg_before"], os.cpu_count()), flush=True)
 
@@ -273,6 +318,26 @@ def main():
     os.makedirs(work, exist_ok=True)
     query = "[" + ",".join(["0.036"] * 768) + "]"
 
+    def recall_at_10(store, window):
+        """Every query of the vectors' folder through `veclite search --queries`, at the
+        collection's default search window (None) or SEARCH_WINDOW_SIZE=window:
+        (recall@10, seconds for all of them)."""
+        cmd = [a.veclite, "search", store, "--queries", queries, "-k", "10", "--json"]
+        if window:
+            cmd += ["--set", "SEARCH_WINDOW_SIZE=%d" % window]
+        t0 = time.monotonic()
+        out = subprocess.check_output(cmd)
+        secs = time.monotonic() - t0
+        hits = total = 0
+        for line in out.decode().splitlines():
+            q = json.loads(line)
+            # keys are llama_index/vector_<row as 8 hex digits>-...
+            got = {int(r["key"][len("llama_index/vector_"):][:8], 16) for r in q["results"]}
+            want = set(int(x) for x in gt[q["query"]][:10])
+            hits += len(got & want)
+            total += 10
+        return hits / total, secs
+
     def import_runs(label, extra, reps, search):
         rows = []
         for i in range(reps):
@@ -291,14 +356,23 @@ def main():
                 subprocess.check_call([a.veclite, "search", store, "--vector", query, "-k", "10"],
                                       stdout=subprocess.DEVNULL)
                 qs = time.monotonic() - t0
+            rec = []
+            if search and queries is not None:
+                for win in [None] + windows:
+                    rc10, rs = recall_at_10(store, win)
+                    rec.append({"window": win or "default", "recall10": rc10, "seconds": rs})
             r = {"wall_s": wall, "cpu_s": cpu, "maxrss_mib": maxrss, "rss_anon_mib": anon,
                  "read_s": summ["read_seconds"], "commit_s": summ["commit_seconds"],
-                 "imported": summ["imported"], "index": summ["index"], "search_s": qs}
+                 "imported": summ["imported"], "index": summ["index"], "search_s": qs,
+                 "recall10": rec}
             rows.append(r)
             print("  %s #%d: %.1f s wall (read %.1f, commit %.1f), %.1f s CPU, %.0f MB/s, peak RSS %.0f MiB "
                   "(anon %.0f MiB), index %s%s" % (
                       label, i + 1, wall, r["read_s"], r["commit_s"], cpu, size / 1e6 / wall, maxrss, anon,
                       r["index"], ", first search %.2f s" % qs if search else ""), flush=True)
+            for x in rec:
+                print("    %d queries from %s, search window %s: recall@10 %.4f in %.2f s" % (
+                    len(gt), queries, x["window"], x["recall10"], x["seconds"]), flush=True)
             shutil.rmtree(store, ignore_errors=True)
         ok = [r for r in rows if r]
         if not ok:
@@ -306,12 +380,15 @@ def main():
         m = {k: med([r[k] for r in ok]) for k in ("wall_s", "cpu_s", "maxrss_mib", "rss_anon_mib",
                                                     "read_s", "commit_s", "search_s")}
         m["index"] = ok[0]["index"]
+        m["recall10"] = ok[0]["recall10"]
         m["imported"] = ok[0]["imported"]
         m["runs"] = len(ok)
         return m
 
-    res["flat"] = import_runs("flat", ["--index", "flat"], a.reps, False)
-    res["flat_f32"] = import_runs("flat-f32", ["--index", "flat", "--storage", "float32"], a.reps, False)
+    res["flat"] = res["flat_f32"] = None
+    if not a.no_flat:
+        res["flat"] = import_runs("flat", ["--index", "flat"], a.reps, False)
+        res["flat_f32"] = import_runs("flat-f32", ["--index", "flat", "--storage", "float32"], a.reps, False)
     if not a.no_default:
         res["default"] = import_runs("default", [], a.reps, True)
     if not a.no_vamana:
@@ -327,7 +404,7 @@ def main():
         print("    vs redis: %.2fx faster (target >= 10x); peak RSS %.1f%% of redis (anon %.1f%%; target < 10%%)"
               % (res["redis_load_s"] / f["wall_s"], 100 * f["maxrss_mib"] / res["redis_rss_mib"],
                  100 * f["rss_anon_mib"] / res["redis_rss_mib"]))
-    else:
+    elif not a.no_flat:
         print("  import-rdb --index flat: FAILED")
     g = res["flat_f32"]
     if g:
@@ -339,8 +416,10 @@ def main():
     for k in ("default", "vamana"):
         m = res.get(k)
         if m:
-            print("  import-rdb (%s, index %s): searchable after %.1f s (import %.1f s + first search %.2f s)"
-                  % (k, m["index"], m["wall_s"] + m["search_s"], m["wall_s"], m["search_s"]))
+            print("  import-rdb (%s, index %s): searchable after %.1f s (import %.1f s + first search %.2f s)%s"
+                  % (k, m["index"], m["wall_s"] + m["search_s"], m["wall_s"], m["search_s"],
+                     "".join("; recall@10 %.4f at window %s" % (x["recall10"], x["window"])
+                             for x in m["recall10"])))
         elif k in res:
             print("  import-rdb (%s): FAILED" % k)
     if a.out:
