@@ -114,7 +114,10 @@ def vocabulary(rng, n=20000):
     return ["".join(rng.choice(letters, size=l, p=p)) for l in lens]
 
 
-def fvecs_rows(path, n, dim=768):
+DIM = 768
+
+
+def fvecs_rows(path, n, dim=DIM):
     """The first n rows of an .fvecs file (each row: int32 dim, then dim float32), mapped."""
     a = np.memmap(path, dtype=np.float32, mode="r")
     if a.size % (dim + 1) or a.size // (dim + 1) < n:
@@ -272,7 +275,7 @@ def main():
     windows = [int(x) for x in a.windows.split(",") if x]
     if a.vectors:
         qd = os.path.dirname(os.path.abspath(a.vectors))
-        whole = os.path.getsize(a.vectors) == a.n * 769 * 4   # gt.ivecs is for the whole file
+        whole = os.path.getsize(a.vectors) == a.n * (DIM + 1) * 4   # gt.ivecs is for the whole file
         if whole and os.path.exists(os.path.join(qd, "query.fvecs")) and os.path.exists(os.path.join(qd, "gt.ivecs")):
             queries, gt = os.path.join(qd, "query.fvecs"), read_ivecs(os.path.join(qd, "gt.ivecs"))
     os.makedirs(cache, exist_ok=True)
