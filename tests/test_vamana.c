@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "index/vamana.h"
+#include "quant/qcommon.h"
+#include "simd/simd.h"
 #include "util/idxseg.h"
 #include "util/qtest.h"
 #include "vl_bytes.h"
@@ -260,7 +262,7 @@ Test(vamana, deterministic_build)
 	free_ds(&ds);
 }
 
-/* The compressed path (LVQ codes, float32 fallback in RobustPrune) is
+/* The compressed path (LVQ codes through the build's query cache) is
  * deterministic too, whatever the thread count. */
 Test(vamana, deterministic_build_lvq)
 {
@@ -283,6 +285,47 @@ Test(vamana, deterministic_build_lvq)
 	cr_assert(la == lb && memcmp(aa, ab, la) == 0 && memcmp(ma, mb, 128) == 0,
 	          "lvq4x8: 1 and 2 threads give different graphs");
 	free(ma), free(aa), free(mb), free(ab);
+	free_ds(&ds);
+}
+
+/* The build's query cache holds, for every row, exactly the bytes a fresh
+ * preparation of its original gives the integer kernels, so distances
+ * through it are the same floats. */
+Test(vamana, query_cache)
+{
+	dataset ds;
+	load(&ds, 1200, 1);
+	static const char *const small[] = { "CONSTRUCTION_WINDOW_SIZE=32" };
+	const char *kinds[] = { "lvq4x4", "lvq8" };
+	for (size_t k = 0; k < 2; k++) {
+		ix_seg s;
+		build(&s, ds.base, ds.n, ds.dim, kinds[k], small, 1, 2, 5);
+		cr_assert(s.q.qbuf_scan > sizeof(vl_lvq_query) && s.q.qbuf_scan <= s.q.qbuf_size);
+		vl_index_build b = { .dim = ds.dim, .metric = ds.metric, .nrows = ds.n,
+		                     .vectors = ds.base, .q = &s.q, .threads = 2, .seed = 5 };
+		vam_work w;
+		vl_diag d = { 0 };
+		cr_assert_eq(vam_work_init(&w, &b, &d), VL_OK, "%s", d.msg);
+		cr_assert(w.qcache, "%s: no query cache for 1200 rows", kinds[k]);
+		void *fresh = vl_qalloc(s.q.qbuf_size);
+		cr_assert(fresh);
+		uint32_t ids[64];
+		float dc[64], df[64];
+		for (uint32_t i = 0; i < 64; i++)
+			ids[i] = (i * 37u + 11u) % (uint32_t)ds.n;
+		for (uint32_t r = 0; r < ds.n; r += 7) {
+			s.q.ops->prepare(&s.q, ds.base + (size_t)r * ds.dim, fresh);
+			const void *cached = vam_query(&w, &w.tls[0], r);
+			cr_assert(memcmp(cached, fresh, s.q.qbuf_scan) == 0, "%s: row %u cached query differs",
+			          kinds[k], r);
+			s.q.ops->dist_rows(&s.q, cached, ids, 64, dc);
+			s.q.ops->dist_rows(&s.q, fresh, ids, 64, df);
+			cr_assert(memcmp(dc, df, sizeof dc) == 0, "%s: row %u distances differ", kinds[k], r);
+		}
+		free(fresh);
+		vam_work_free(&w);
+		ix_seg_free(&s);
+	}
 	free_ds(&ds);
 }
 

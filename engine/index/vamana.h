@@ -185,6 +185,9 @@ typedef struct vam_work {
 	const vl_qview *q;         /* distances used for construction */
 	vl_qview fullq;            /* float32 view over the originals (precision=full) */
 	int fullq_open;
+	size_t adj_len;            /* bytes mapped for adj */
+	uint8_t *qcache;           /* every row prepared as a query (qstride bytes each), or NULL */
+	size_t qstride, qcache_len;
 	const float *vectors;
 	uint32_t dim;
 	vl_metric metric;
@@ -239,8 +242,10 @@ static inline const float *vam_vec(const vam_work *w, uint32_t id)
 {
 	return w->vectors + (uint64_t)id * w->dim;
 }
-/* Prepare row id's original as the query in t's scratch buffer. */
-void vam_prepare(const vam_work *w, struct vam_tls *t, uint32_t id);
+/* Row id's original prepared as a query for w->q's distances: from the
+ * build's query cache, or prepared in t's scratch buffer. Valid until the
+ * next call with the same t. */
+const void *vam_query(const vam_work *w, struct vam_tls *t, uint32_t id);
 int vam_tls_reserve(struct vam_tls *t, size_t n);
 /* Order candidates by (distance, id). */
 int vam_cmp_cand(const void *a, const void *b);

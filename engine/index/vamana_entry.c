@@ -130,8 +130,7 @@ static int link_in(vam_work *w, uint32_t u)
 	vam_graph g = { w->adj, w->S, w->n, w->entry };
 	vam_beam a = { .window = w->p.L < 64 ? w->p.L : 64, .buffer = 64, .record_expanded = 1 };
 	uint64_t evals;
-	vam_prepare(w, t, u);
-	int rc = vam_beam_search(&g, w->q, t->s->qbuf, t->s, &a, &evals);
+	int rc = vam_beam_search(&g, w->q, vam_query(w, t, u), t->s, &a, &evals);
 	size_t ne = t->s->exp_n;
 	if (rc || vam_tls_reserve(t, ne + w->R))
 		return VL_ENOMEM;
@@ -151,8 +150,7 @@ static int link_in(vam_work *w, uint32_t u)
 	if (v == UINT32_MAX)
 		return VL_OK;
 	uint32_t *row = w->adj + (uint64_t)v * w->S;
-	vam_prepare(w, t, v);
-	w->q->ops->dist_rows(w->q, t->s->qbuf, row, w->deg[v], t->dists);
+	w->q->ops->dist_rows(w->q, vam_query(w, t, v), row, w->deg[v], t->dists);
 	uint32_t far = 0;
 	for (uint32_t j = 1; j < w->deg[v]; j++)
 		if (t->dists[j] > t->dists[far])

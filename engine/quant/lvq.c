@@ -209,6 +209,7 @@ static int lvq_open(int id, vl_qview *v, const uint8_t *state, size_t state_len,
 	v->pstride = s->c.pstride;
 	v->sstride = s->c.sstride;
 	v->qbuf_size = vl_lvq_qsize(&s->c);
+	v->qbuf_scan = sizeof(vl_lvq_query) + s->c.qcode_bytes; /* header + integer query */
 	return VL_OK;
 }
 

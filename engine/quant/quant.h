@@ -37,6 +37,9 @@ typedef struct vl_qview {
 	uint64_t nrows;
 	void *state;                /* type-specific, owned by the view (freed by ops->close) */
 	size_t qbuf_size;           /* bytes prepare() writes; 64-byte aligned buffer expected */
+	size_t qbuf_scan;           /* leading bytes of a prepared query that dist, dist_range and
+	                             * dist_rows read (the rest serves the secondary/re-ranking
+	                             * distances); 0 = all qbuf_size bytes */
 } vl_qview;
 
 typedef struct vl_quant_ops {
