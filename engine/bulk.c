@@ -146,6 +146,10 @@ static int bulk_open(vl_collection *c, const vl_job_opts *opts, int mk, int stag
 	vl_bulk *b = calloc(1, sizeof *b);
 	if (!b || !(b->wbuf = malloc(SPILL_BUF))) {
 		free(b);
+		if (staged) { /* the hidden collection goes too, as on any other failure */
+			vl_stage_drop(st, c->id);
+			vl_collection_close(c);
+		}
 		if (mk >= 0)
 			vl_maint_unlock(mk);
 		return vl_fail(st, VL_ENOMEM, "out of memory");

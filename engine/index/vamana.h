@@ -138,6 +138,7 @@ struct vam_scratch {
 	uint16_t *tags;
 	uint16_t epoch;
 	vam_cand *buf;             /* sorted window/buffer */
+	vam_cand *merge;           /* buf_cap + ids_cap entries: scratch of buf_merge */
 	size_t buf_cap;
 	vam_cand *expanded;        /* build: expanded nodes in order */
 	size_t exp_n, exp_cap;

@@ -54,6 +54,7 @@ void vam_scratch_free(vam_scratch *s)
 		return;
 	free(s->tags);
 	free(s->buf);
+	free(s->merge);
 	free(s->expanded);
 	free(s->ids);
 	free(s->dists);
@@ -72,6 +73,10 @@ int vam_scratch_reserve(vam_scratch *s, size_t buf_cap)
 	if (!b)
 		return VL_ENOMEM;
 	s->buf = b;
+	vam_cand *m = realloc(s->merge, (cap + s->ids_cap) * sizeof *m);
+	if (!m)
+		return VL_ENOMEM; /* buf_cap unchanged: the next call retries both */
+	s->merge = m;
 	s->buf_cap = cap;
 	return VL_OK;
 }
@@ -124,6 +129,48 @@ static size_t buf_insert(vam_cand *buf, size_t *size, size_t cap, float d, uint3
 	if (n < cap)
 		*size = n + 1;
 	return lo;
+}
+
+/*
+ * Merge the m evaluated neighbours (ids[i], d[i], in evaluation order) into
+ * the sorted buffer. The result is what m calls of buf_insert give (equal
+ * distances: buffered entries first, then evaluation order) with one pass
+ * over the buffer's tail instead of a memmove per insertion. tmp holds
+ * m + cap entries. Returns the position of the best new entry, or cap when
+ * none entered (buf_insert's smallest return value).
+ */
+static size_t buf_merge(vam_cand *buf, size_t *size, size_t cap, const uint32_t *ids,
+                        const float *d, size_t m, vam_cand *tmp)
+{
+	size_t n = *size, k = 0;
+	for (size_t i = 0; i < m; i++) {
+		if (n == cap && !(d[i] < buf[n - 1].dist))
+			continue; /* cannot enter even before the others */
+		size_t j = k++;
+		for (; j > 0 && tmp[j - 1].dist > d[i]; j--)
+			tmp[j] = tmp[j - 1];
+		tmp[j].dist = d[i];
+		tmp[j].id = ids[i];
+	}
+	if (!k)
+		return cap;
+	/* entries up to the first one farther than the best new one stay */
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (buf[mid].dist <= tmp[0].dist)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t p0 = lo, total = n + k < cap ? n + k : cap;
+	vam_cand *tail = tmp + k;
+	memcpy(tail, buf + p0, (n - p0) * sizeof *buf);
+	size_t a = 0, b = 0, nt = n - p0;
+	for (size_t o = p0; o < total; o++)
+		buf[o] = b == k || (a < nt && tail[a].dist <= tmp[b].dist) ? tail[a++] : tmp[b++];
+	*size = total;
+	return p0;
 }
 
 /* Accepted nodes among the first w of the buffer. */
@@ -266,11 +313,21 @@ int vam_beam_search(const vam_graph *g, const vl_qview *q, const void *qbuf, vam
 			continue;
 		q->ops->dist_rows(q, qbuf, s->ids, m, s->dists);
 		evals += m;
+		int nan = 0;
 		for (size_t i = 0; i < m; i++) {
-			float d = s->dists[i];
-			uint32_t id = s->ids[i];
-			offer(&o, d, id);
-			size_t pos = buf_insert(buf, &size, cap, d, id);
+			offer(&o, s->dists[i], s->ids[i]);
+			nan |= s->dists[i] != s->dists[i];
+		}
+		if (!nan) {
+			size_t pos = buf_merge(buf, &size, cap, s->ids, s->dists, m, s->merge);
+			if (pos < cur)
+				cur = pos;
+			continue;
+		}
+		/* a NaN distance (damaged codes): one at a time, as buf_insert
+		 * orders it */
+		for (size_t i = 0; i < m; i++) {
+			size_t pos = buf_insert(buf, &size, cap, s->dists[i], s->ids[i]);
 			if (pos < cur)
 				cur = pos;
 		}
