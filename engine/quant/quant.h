@@ -39,7 +39,8 @@ typedef struct vl_qview {
 	size_t qbuf_size;           /* bytes prepare() writes; 64-byte aligned buffer expected */
 	size_t qbuf_scan;           /* leading bytes of a prepared query that dist, dist_range and
 	                             * dist_rows read (the rest serves the secondary/re-ranking
-	                             * distances); 0 = all qbuf_size bytes */
+	                             * distances); 0 = not declared (the Vamana build then
+	                             * keeps no query cache) */
 } vl_qview;
 
 typedef struct vl_quant_ops {
