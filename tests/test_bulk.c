@@ -185,9 +185,6 @@ static size_t vm_size(void)
 	return kb * 1024;
 }
 
-/* Out of memory for the load's 4 MiB spill buffer, after the hidden
- * collection was made: the collection is dropped and its handle closed
- * like on any other failure (it used to stay until the next writable open). */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define UNDER_SANITIZER 1
 #elif defined(__has_feature)
@@ -196,6 +193,9 @@ static size_t vm_size(void)
 #endif
 #endif
 
+/* Out of memory for the load's 4 MiB spill buffer, after the hidden
+ * collection was made: the collection is dropped and its handle closed
+ * like on any other failure (it used to stay until the next writable open). */
 Test(bulk, out_of_memory_at_begin_leaves_nothing)
 {
 #ifdef UNDER_SANITIZER

@@ -186,9 +186,8 @@ typedef struct vam_work {
 	const vl_qview *q;         /* distances used for construction */
 	vl_qview fullq;            /* float32 view over the originals (precision=full) */
 	int fullq_open;
-	size_t adj_len;            /* bytes mapped for adj */
 	uint8_t *qcache;           /* every row prepared as a query (qstride bytes each), or NULL */
-	size_t qstride, qcache_len;
+	size_t qstride;
 	const float *vectors;
 	uint32_t dim;
 	vl_metric metric;

@@ -343,12 +343,15 @@ out:
  * THP's "madvise" mode is Debian's default). The query cache and the
  * adjacency rows are read at random all through the build; with 4 KiB
  * pages most of those reads also miss the TLB (545K x 768-d, lvq4x4, 2
- * threads: graph 183 s with malloc, 155-161 s with these). *len is rounded up
- * to whole huge pages; NULL when the mapping fails.
+ * threads: graph 183 s with malloc, 155-161 s with these). Lengths are
+ * rounded up to whole huge pages (big_free rounds the same way); NULL when
+ * the mapping fails.
  */
-static void *big_alloc(size_t *len)
+static size_t big_len(size_t len) { return (len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1); }
+
+static void *big_alloc(size_t len)
 {
-	size_t want = (*len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	size_t want = big_len(len);
 	uint8_t *p = mmap(NULL, want + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 	                  -1, 0);
 	if (p == MAP_FAILED)
@@ -360,14 +363,13 @@ static void *big_alloc(size_t *len)
 	munmap(p + lead + want, HUGE_PAGE - lead);
 	p += lead;
 	(void)madvise(p, want, MADV_HUGEPAGE); /* advice: 4 KiB pages work too */
-	*len = want;
 	return p;
 }
 
 static void big_free(void *p, size_t len)
 {
 	if (p)
-		munmap(p, len);
+		munmap(p, big_len(len));
 }
 
 /* The query cache may take a fifth of physical memory; beyond that the
@@ -380,20 +382,15 @@ static size_t qcache_budget(void)
 	return (size_t)pages / 5 * (size_t)psz;
 }
 
-typedef struct qfill {
-	vam_work *w;
-	size_t chunk;
-} qfill;
+#define QFILL_ROWS 1024u   /* rows per task of the cache fill */
 
 static void qfill_task(void *ctx, size_t i, unsigned tid)
 {
-	qfill *f = ctx;
-	vam_work *w = f->w;
+	vam_work *w = ctx;
 	void *qbuf = w->tls[tid].s->qbuf;
-	size_t scan = w->q->qbuf_scan;
-	for (size_t r = i * f->chunk; r < (i + 1) * f->chunk && r < w->n; r++) {
+	for (size_t r = i * QFILL_ROWS; r < (i + 1) * QFILL_ROWS && r < w->n; r++) {
 		w->q->ops->prepare(w->q, vam_vec(w, (uint32_t)r), qbuf);
-		memcpy(w->qcache + r * w->qstride, qbuf, scan);
+		memcpy(w->qcache + r * w->qstride, qbuf, w->q->qbuf_scan);
 	}
 }
 
@@ -410,17 +407,13 @@ static void qfill_task(void *ctx, size_t i, unsigned tid)
  */
 static void cache_queries(vam_work *w)
 {
-	const vl_qview *q = w->q;
-	if (q->ops->id == VL_STORAGE_FLOAT32 || !q->qbuf_scan || !w->n)
+	if (!w->q->qbuf_scan || !w->n) /* float32 and leanvec declare none */
 		return;
-	size_t stride = (q->qbuf_scan + 63) / 64 * 64;
-	size_t len = (size_t)w->n * stride;
-	if (len > qcache_budget() || !(w->qcache = big_alloc(&len)))
+	size_t stride = (w->q->qbuf_scan + 63) / 64 * 64;
+	if ((size_t)w->n * stride > qcache_budget() || !(w->qcache = big_alloc((size_t)w->n * stride)))
 		return;
 	w->qstride = stride;
-	w->qcache_len = len;
-	qfill f = { .w = w, .chunk = 1024 };
-	vam_pool_run(w->pool, ((size_t)w->n + f.chunk - 1) / f.chunk, qfill_task, &f);
+	vam_pool_run(w->pool, ((size_t)w->n + QFILL_ROWS - 1) / QFILL_ROWS, qfill_task, w);
 }
 
 int vam_work_init(vam_work *w, const vl_index_build *b, vl_diag *d)
@@ -453,8 +446,7 @@ int vam_work_init(vam_work *w, const vl_index_build *b, vl_diag *d)
 		w->fullq_open = 1;
 		w->q = &w->fullq;
 	}
-	w->adj_len = (size_t)(w->n ? w->n : 1) * w->S * sizeof *w->adj;
-	w->adj = big_alloc(&w->adj_len);
+	w->adj = big_alloc((size_t)(w->n ? w->n : 1) * w->S * sizeof *w->adj);
 	w->deg = calloc(w->n ? w->n : 1, sizeof *w->deg);
 	w->tls = calloc(w->threads, sizeof *w->tls);
 	w->pool = vam_pool_new(w->threads);
@@ -489,8 +481,8 @@ void vam_work_free(vam_work *w)
 		free(t->list);
 	}
 	free(w->tls);
-	big_free(w->adj, w->adj_len);
-	big_free(w->qcache, w->qcache_len);
+	big_free(w->adj, (size_t)(w->n ? w->n : 1) * w->S * sizeof *w->adj);
+	big_free(w->qcache, (size_t)w->n * w->qstride);
 	free(w->deg);
 	if (w->fullq_open && w->fullq.ops->close)
 		w->fullq.ops->close(&w->fullq);

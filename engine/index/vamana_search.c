@@ -106,14 +106,10 @@ void vam_scratch_epoch(vam_scratch *s)
 	}
 }
 
-/* Insert (d, id) into the sorted buffer of *size entries (capacity cap);
- * returns its position, or cap if it did not fit. Equal distances keep
- * arrival order so results do not depend on anything but the inputs. */
-static size_t buf_insert(vam_cand *buf, size_t *size, size_t cap, float d, uint32_t id)
+/* First position of the sorted buffer buf[0..n) whose distance exceeds d:
+ * equal distances stay ahead of d. */
+static size_t buf_upper(const vam_cand *buf, size_t n, float d)
 {
-	size_t n = *size;
-	if (n == cap && !(d < buf[n - 1].dist))
-		return cap;
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -122,6 +118,18 @@ static size_t buf_insert(vam_cand *buf, size_t *size, size_t cap, float d, uint3
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* Insert (d, id) into the sorted buffer of *size entries (capacity cap);
+ * returns its position, or cap if it did not fit. Equal distances keep
+ * arrival order so results do not depend on anything but the inputs. */
+static size_t buf_insert(vam_cand *buf, size_t *size, size_t cap, float d, uint32_t id)
+{
+	size_t n = *size;
+	if (n == cap && !(d < buf[n - 1].dist))
+		return cap;
+	size_t lo = buf_upper(buf, n, d);
 	size_t move = (n == cap ? n - 1 : n) - lo;
 	memmove(buf + lo + 1, buf + lo, move * sizeof *buf);
 	buf[lo].dist = d;
@@ -155,15 +163,7 @@ static size_t buf_merge(vam_cand *buf, size_t *size, size_t cap, const uint32_t 
 	if (!k)
 		return cap;
 	/* entries up to the first one farther than the best new one stay */
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (buf[mid].dist <= tmp[0].dist)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	size_t p0 = lo, total = n + k < cap ? n + k : cap;
+	size_t p0 = buf_upper(buf, n, tmp[0].dist), total = n + k < cap ? n + k : cap;
 	vam_cand *tail = tmp + k;
 	memcpy(tail, buf + p0, (n - p0) * sizeof *buf);
 	size_t a = 0, b = 0, nt = n - p0;
