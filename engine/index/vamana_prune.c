@@ -11,31 +11,29 @@
 #include "vamana.h"
 
 /*
- * Does p* (at distance dstar from candidate c) occlude c (at distance dp from
- * p) at slack a? Distances are the metric's (l2: squared, ip: -<x,y>,
- * cosine: 1 - cos). For l2 the rule is a * d(p*,c) <= d(p,c) with a >= 1;
- * for ip and cosine it is applied to similarities s (s = -d, s = 1 - d) as
- * a * s(p*,c) >= s(p,c) with a <= 1, so in both cases a slack away from 1
- * prunes less and keeps longer edges (SVS's convention; alpha 0.95).
+ * Occlusion of candidate c (at distance dp from p) by a chosen p* (at
+ * distance dstar from c) at slack a. Distances are the metric's (l2:
+ * squared, ip: -<x,y>, cosine: 1 - cos). For l2 the rule is
+ * a * d(p*,c) <= d(p,c) with a >= 1; for ip and cosine it is applied to
+ * similarities s (s = -d, s = 1 - d) as a * s(p*,c) >= s(p,c) with a <= 1, so
+ * in both cases a slack away from 1 prunes less and keeps longer edges (SVS's
+ * convention; alpha 0.95). Rewritten in distances every rule is
+ * a * d(p*,c) + (cosine: 1 - a) <= d(p,c): one multiply-add per test.
  */
-static inline int occludes(vl_metric m, double a, float dstar, float dp)
+typedef struct slack {
+	double a, c;
+} slack;
+
+static slack slack_at(vl_metric m, double a)
 {
-	switch (m) {
-	case VL_METRIC_IP:
-		return a * (double)-dstar >= (double)-dp;
-	case VL_METRIC_COSINE:
-		return a * (1.0 - (double)dstar) >= 1.0 - (double)dp;
-	default:
-		return a * (double)dstar <= (double)dp;
-	}
+	return (slack){ a, m == VL_METRIC_COSINE ? 1.0 - a : 0.0 };
 }
 
-/*
- * RobustPrune with progressive slack (DiskANN's occlude_list): a first sweep
- * at slack 1, then, if the row is not full, a sweep at the configured alpha
- * over the candidates left. pool[0..np) is sorted by distance to p and does
- * not contain p. Writes up to R ids to out; returns how many.
- */
+static inline int occludes(slack s, float dstar, float dp)
+{
+	return s.a * (double)dstar + s.c <= (double)dp;
+}
+
 /*
  * Below this many candidates left to test against a newly chosen neighbour,
  * RobustPrune compares float32 originals (both distances) instead of
@@ -74,52 +72,68 @@ static float exact(const vam_work *w, uint32_t a, uint32_t b)
 	}
 }
 
+/*
+ * RobustPrune with progressive slack (DiskANN's occlude_list): a first sweep
+ * at slack 1, then, if the row is not full, a sweep at the configured alpha
+ * over the candidates left. pool[0..np) is sorted by distance to p and does
+ * not contain p. Writes up to R ids to out; returns how many.
+ *
+ * A chosen node is tested only against the candidates after it (DiskANN):
+ * one before it was already chosen or passed over by this sweep. live[]
+ * holds, in pool order, the candidates neither chosen nor occluded at the
+ * last sweep's slack; each choice tests the live tail and compacts it, so
+ * the work follows the candidates left rather than the whole pool.
+ */
 uint32_t vam_robust_prune(vam_work *w, vam_tls *t, uint32_t p, size_t np, double alpha,
                              uint32_t *out)
 {
-	double lv[2] = { 1.0, alpha };
+	slack lv[2] = { slack_at(w->metric, 1.0), slack_at(w->metric, alpha) };
 	unsigned nl = alpha == 1.0 ? 1 : 2;
-	uint8_t lenient = (uint8_t)(2u << (nl - 1));
 	vam_cand *pool = t->pool;
-	uint8_t *fl = t->flags;
+	uint8_t *occ = t->flags;   /* bit l: occluded at sweep l's slack */
+	uint32_t *live = t->idx;
 	uint32_t sel = 0;
-	memset(fl, 0, np);
-	for (unsigned l = 0; l < nl; l++) {
-		uint8_t occ = (uint8_t)(2u << l);
-		for (size_t i = 0; i < np && sel < w->R; i++) {
-			if (fl[i] & (1 | occ))
+	size_t nlive = np;
+	memset(occ, 0, np);
+	for (size_t j = 0; j < np; j++)
+		live[j] = (uint32_t)j;
+	for (unsigned l = 0; l < nl && sel < w->R; l++) {
+		for (size_t k = 0; k < nlive && sel < w->R;) {
+			uint32_t i = live[k];
+			if (occ[i] & (1u << l)) {
+				k++;
 				continue;
-			fl[i] |= 1;
+			}
 			out[sel++] = pool[i].id;
-			if (sel == w->R)
-				break;
-			size_t m = 0;
-			for (size_t j = 0; j < np; j++)
-				if (!(fl[j] & (1 | lenient))) {
-					t->ids[m] = pool[j].id;
-					t->idx[m++] = (uint32_t)j;
-				}
-			if (!m)
-				break;
-			if (m <= small_m(w)) {
+			/* i leaves the live list; the tail moves down one */
+			size_t m = nlive - k - 1;
+			memmove(live + k, live + k + 1, m * sizeof *live);
+			nlive--;
+			if (sel == w->R || !m)
+				continue;
+			uint32_t *tail = live + k;
+			int few = m <= small_m(w);
+			if (few) {
 				/* a few candidates left: compare in float32 on the
 				 * originals (both sides) rather than pay a query preparation */
-				for (size_t k = 0; k < m; k++) {
-					size_t j = t->idx[k];
-					float ds = exact(w, pool[i].id, pool[j].id), dp = exact(w, p, pool[j].id);
-					for (unsigned l2 = 0; l2 < nl; l2++)
-						if (occludes(w->metric, lv[l2], ds, dp))
-							fl[j] |= (uint8_t)(2u << l2);
-				}
-				continue;
+				for (size_t x = 0; x < m; x++)
+					t->dists[x] = exact(w, pool[i].id, pool[tail[x]].id);
+			} else {
+				for (size_t x = 0; x < m; x++)
+					t->ids[x] = pool[tail[x]].id;
+				w->q->ops->dist_rows(w->q, vam_query(w, t, pool[i].id), t->ids, m, t->dists);
 			}
-			w->q->ops->dist_rows(w->q, vam_query(w, t, pool[i].id), t->ids, m, t->dists);
-			for (size_t k = 0; k < m; k++) {
-				size_t j = t->idx[k];
-				for (unsigned l2 = 0; l2 < nl; l2++)
-					if (occludes(w->metric, lv[l2], t->dists[k], pool[j].dist))
-						fl[j] |= (uint8_t)(2u << l2);
+			size_t keep = 0;
+			for (size_t x = 0; x < m; x++) {
+				uint32_t j = tail[x];
+				float dp = few ? exact(w, p, pool[j].id) : pool[j].dist;
+				for (unsigned l2 = l; l2 < nl; l2++)
+					if (occludes(lv[l2], t->dists[x], dp))
+						occ[j] |= (uint8_t)(1u << l2);
+				if (!(occ[j] & (1u << (nl - 1))))
+					tail[keep++] = j;
 			}
+			nlive = k + keep;
 		}
 	}
 	return sel;

@@ -233,14 +233,16 @@ static size_t gather(const vam_graph *g, const vl_qview *q, vam_scratch *s, uint
 	return m;
 }
 
-/* Prefetch the adjacency row of the next node the search will expand. */
-static inline void prefetch_next(const vam_graph *g, const vam_cand *buf, size_t from, size_t lim)
+/* Prefetch the adjacency row of the node `skip` unexpanded entries after
+ * position from (skip 0: the next the search will expand). */
+static inline void prefetch_row(const vam_graph *g, const vam_cand *buf, size_t from, size_t lim,
+                                unsigned skip)
 {
 	for (size_t i = from; i < lim; i++)
-		if (!(buf[i].id & VAM_EXPANDED)) {
+		if (!(buf[i].id & VAM_EXPANDED) && !skip--) {
 			const uint32_t *row = g->adj + (uint64_t)buf[i].id * g->R;
-			__builtin_prefetch(row);
-			__builtin_prefetch(row + 16);
+			for (uint32_t o = 0; o < g->R; o += 16)
+				__builtin_prefetch(row + o);
 			return;
 		}
 }
@@ -308,7 +310,7 @@ int vam_beam_search(const vam_graph *g, const vl_qview *q, const void *qbuf, vam
 		if (a->record_expanded && (rc = push_expanded(s, buf[cur].dist, c)))
 			break;
 		size_t m = gather(g, q, s, c);
-		prefetch_next(g, buf, cur + 1, lim);
+		prefetch_row(g, buf, cur + 1, lim, 0);
 		if (!m)
 			continue;
 		q->ops->dist_rows(q, qbuf, s->ids, m, s->dists);
@@ -322,6 +324,8 @@ int vam_beam_search(const vam_graph *g, const vl_qview *q, const void *qbuf, vam
 			size_t pos = buf_merge(buf, &size, cap, s->ids, s->dists, m, s->merge);
 			if (pos < cur)
 				cur = pos;
+			/* the row after next: a whole expansion to arrive */
+			prefetch_row(g, buf, cur, size < w ? size : w, 1);
 			continue;
 		}
 		/* a NaN distance (damaged codes): one at a time, as buf_insert

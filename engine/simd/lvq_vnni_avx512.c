@@ -98,15 +98,100 @@ VNNI void vl_lvq_scan_vnni(const vl_lvq_query *q, const uint8_t *rows, size_t st
 			                vl_dot_u8s8x2_vnni(rows + r * stride, vl_lvq_qcodes(q), q->code_bytes));
 }
 
+/* Prefetch rows ids[from..to) (every line of each). */
+static inline VNNI void prefetch_rows(const uint8_t *base, size_t stride, const uint32_t *ids,
+                                      size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		for (size_t o = 0; o < stride; o += 64)
+			_mm_prefetch((const char *)(base + (size_t)ids[i] * stride + o), _MM_HINT_T0);
+}
+
+/*
+ * 4-bit rows of nc whole 64-byte chunks (plus a 32-byte half when half):
+ * the query's 2 * nc vectors are loaded once and stay in registers for all
+ * the rows (at 768-d, 12 of the 32), and two rows are computed side by
+ * side so that four accumulator chains are in flight. Only called with
+ * constant nc and half, so each call site is unrolled on its own.
+ */
+static inline __attribute__((always_inline)) VNNI void
+gather_u4_fixed(const vl_lvq_query *q, const uint8_t *base, size_t stride, const uint32_t *ids,
+                size_t n, float *out, const size_t nc, const int half)
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+	const __m256i m4y = _mm256_set1_epi8(15);
+	const int8_t *qc = vl_lvq_qcodes(q);
+	__m512i ql[8], qh[8];
+	__m256i tl = _mm256_setzero_si256(), th = _mm256_setzero_si256();
+#pragma GCC unroll 8
+	for (size_t j = 0; j < nc; j++) {
+		ql[j] = LD(qc + 128 * j);
+		qh[j] = LD(qc + 128 * j + 64);
+	}
+	if (half) {
+		tl = LDY(qc + 128 * nc);
+		th = LDY(qc + 128 * nc + 64);
+	}
+	size_t r = 0;
+	for (; r + 2 <= n; r += 2) {
+		if (r % 4 == 0)
+			prefetch_rows(base, stride, ids, r + 4, r + 8 < n ? r + 8 : n);
+		const uint8_t *p0 = base + (size_t)ids[r] * stride, *p1 = base + (size_t)ids[r + 1] * stride;
+		__m512i a0 = _mm512_setzero_si512(), b0 = a0, a1 = a0, b1 = a0;
+#pragma GCC unroll 8
+		for (size_t j = 0; j < nc; j++) {
+			__m512i c0 = LD(p0 + 64 * j), c1 = LD(p1 + 64 * j);
+			a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(c0, m4), ql[j]);
+			a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(c1, m4), ql[j]);
+			b0 = _mm512_dpbusd_epi32(b0, _mm512_and_si512(_mm512_srli_epi16(c0, 4), m4), qh[j]);
+			b1 = _mm512_dpbusd_epi32(b1, _mm512_and_si512(_mm512_srli_epi16(c1, 4), m4), qh[j]);
+		}
+		if (half) {
+			__m256i c0 = LDY(p0 + 64 * nc), c1 = LDY(p1 + 64 * nc);
+			__m256i y0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_and_si256(c0, m4y), tl);
+			__m256i y1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_and_si256(c1, m4y), tl);
+			y0 = _mm256_dpbusd_epi32(y0, _mm256_and_si256(_mm256_srli_epi16(c0, 4), m4y), th);
+			y1 = _mm256_dpbusd_epi32(y1, _mm256_and_si256(_mm256_srli_epi16(c1, 4), m4y), th);
+			a0 = _mm512_add_epi32(a0, _mm512_zextsi256_si512(y0));
+			a1 = _mm512_add_epi32(a1, _mm512_zextsi256_si512(y1));
+		}
+		out[r] = finish(q, p0, _mm512_reduce_add_epi32(_mm512_add_epi32(a0, b0)));
+		out[r + 1] = finish(q, p1, _mm512_reduce_add_epi32(_mm512_add_epi32(a1, b1)));
+	}
+	if (r < n) {
+		const uint8_t *p = base + (size_t)ids[r] * stride;
+		out[r] = finish(q, p, vl_dot_u4s8_vnni(p, qc, q->code_bytes));
+	}
+}
+
 /* Random rows: the next four prefetched while one is computed. */
 VNNI void vl_lvq_gather_vnni(const vl_lvq_query *q, const uint8_t *base, size_t stride,
                              const uint32_t *ids, size_t n, float *out)
 {
+	if (q->bits == 4)
+		switch (q->code_bytes) { /* 4-bit codes are whole 32-byte halves */
+#define U4_CASE(nc)                                                                                 \
+	case 64 * (nc):                                                                             \
+		gather_u4_fixed(q, base, stride, ids, n, out, nc, 0);                               \
+		return;                                                                             \
+	case 64 * (nc) + 32:                                                                        \
+		gather_u4_fixed(q, base, stride, ids, n, out, nc, 1);                               \
+		return;
+			U4_CASE(1)
+			U4_CASE(2)
+			U4_CASE(3)
+			U4_CASE(4)
+			U4_CASE(5)
+			U4_CASE(6)
+			U4_CASE(7)
+			U4_CASE(8)
+#undef U4_CASE
+		default:
+			break;
+		}
 	for (size_t r = 0; r < n; r++) {
 		if (r % 4 == 0)
-			for (size_t i = r + 4; i < r + 8 && i < n; i++)
-				for (size_t o = 0; o < stride; o += 64)
-					_mm_prefetch((const char *)(base + (size_t)ids[i] * stride + o), _MM_HINT_T0);
+			prefetch_rows(base, stride, ids, r + 4, r + 8 < n ? r + 8 : n);
 		const uint8_t *p = base + (size_t)ids[r] * stride;
 		out[r] = finish(q, p, dot1(q, p));
 	}
