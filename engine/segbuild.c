@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,11 +145,81 @@ static int train_storage(vl_segbuild *b, const vl_quant_ops *qo, const float *ve
 	return VL_OK;
 }
 
+/* ---- codes, encoded on several threads ------------------------------------ */
+
+#define ENC_ROWS 4096u             /* rows per thread per round */
+#define ENC_MAX_THREADS 8u
+
+typedef struct enc_slice {
+	const vl_quant_ops *qo;
+	const vl_qview *q;
+	const float *x;            /* the slice's first original */
+	size_t n;
+	int secondary;             /* which level */
+	uint8_t *out;              /* n rows of the level's stride */
+} enc_slice;
+
+static void *encode_slice(void *arg)
+{
+	enc_slice *e = arg;
+	size_t stride = e->secondary ? e->q->sstride : e->q->pstride;
+	uint8_t *p = e->secondary ? NULL : e->out, *s = e->secondary ? e->out : NULL;
+	/* zeroed first: padding bytes are the same whatever the encoder skips */
+	memset(e->out, 0, e->n * stride);
+	if (e->qo->encode_rows)
+		e->qo->encode_rows(e->q, e->x, e->n, p, s);
+	else
+		for (size_t r = 0; r < e->n; r++)
+			e->qo->encode(e->q, e->x + r * e->q->dim, p ? p + r * stride : NULL,
+			              s ? s + r * stride : NULL);
+	return NULL;
+}
+
+/* One level's section: rounds of nth slices of ENC_ROWS rows, encoded in
+ * parallel (independent rows, read-only quantizer state) and written in row
+ * order, so the bytes do not depend on the thread count. */
+static int write_level(vl_segbuild *b, const vl_quant_ops *qo, const vl_qview *q, const float *vecs,
+                       uint64_t n, int secondary, unsigned nth, uint8_t *buf, vl_segw *w,
+                       vl_diag *d)
+{
+	uint32_t dim = b->schema->dim;
+	size_t stride = secondary ? q->sstride : q->pstride, dropped = 0;
+	int rc = vl_segw_begin(w, secondary ? VL_SEC_SECONDARY : VL_SEC_PRIMARY, 0, stride);
+	for (uint64_t r0 = 0; r0 < n && rc == VL_OK; r0 += (uint64_t)nth * ENC_ROWS) {
+		enc_slice sl[ENC_MAX_THREADS];
+		pthread_t th[ENC_MAX_THREADS];
+		unsigned k, started = 0;
+		for (k = 0; k < nth && r0 + (uint64_t)k * ENC_ROWS < n; k++) {
+			uint64_t from = r0 + (uint64_t)k * ENC_ROWS, left = n - from;
+			sl[k] = (enc_slice){ qo, q, vecs + from * dim, left < ENC_ROWS ? left : ENC_ROWS,
+				                 secondary, buf + (size_t)k * ENC_ROWS * stride };
+		}
+		unsigned ns = k;
+		/* slices 1.. on new threads (one that cannot start runs here) */
+		for (k = 1; k < ns; k++)
+			if (pthread_create(&th[k], NULL, encode_slice, &sl[k]) == 0)
+				started |= 1u << k;
+			else
+				encode_slice(&sl[k]);
+		encode_slice(&sl[0]);
+		for (k = 1; k < ns; k++)
+			if (started & (1u << k))
+				pthread_join(th[k], NULL);
+		for (k = 0; k < ns && rc == VL_OK; k++)
+			rc = vl_segw_write(w, sl[k].out, sl[k].n * stride);
+		uint64_t done = r0 + (uint64_t)(ns - 1) * ENC_ROWS + sl[ns - 1].n;
+		if (rc == VL_OK)
+			rc = report(b, "encode", done, n, d);
+		/* the originals are read once per level */
+		vl_drop_behind(vecs, (size_t)done * dim * sizeof(float), 16u << 20, &dropped);
+	}
+	return rc ? rc : vl_segw_end(w);
+}
+
 /* QUANT + PRIMARY + SECONDARY from the mapped originals. */
 static int write_codes(vl_segbuild *b, const vl_quant_ops *qo, vl_qview *q, const float *vecs,
                        uint64_t n, vl_segw *w, vl_diag *d)
 {
-	uint32_t dim = b->schema->dim;
 	int rc;
 	if (b->qstate_len) {
 		if ((rc = vl_segw_begin(w, VL_SEC_QUANT, 0, 0)) ||
@@ -159,31 +230,18 @@ static int write_codes(vl_segbuild *b, const vl_quant_ops *qo, vl_qview *q, cons
 		return rc;
 	if (b->schema->storage == VL_STORAGE_FLOAT32)
 		return VL_OK; /* primary level = VECTORS */
+	unsigned nth = b->threads ? b->threads : vl_ncpu();
+	nth = nth < 1 ? 1 : nth > ENC_MAX_THREADS ? ENC_MAX_THREADS : nth;
 	size_t ps = q->pstride, ss = q->sstride;
-	uint8_t *prow = calloc(1, ps + ss + 64);
-	if (!prow)
+	uint8_t *buf = malloc((size_t)nth * ENC_ROWS * (ps > ss ? ps : ss));
+	if (!buf)
 		return vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "out of memory");
-	uint8_t *srow = prow + ps;
 	/* one section after the other, each encoding only its own level, rather
 	 * than holding a second section in memory */
-	for (int pass = 0; pass < (ss ? 2 : 1) && rc == VL_OK; pass++) {
-		uint32_t kind = pass ? VL_SEC_SECONDARY : VL_SEC_PRIMARY;
-		if ((rc = vl_segw_begin(w, kind, 0, pass ? ss : ps)))
-			break;
-		size_t dropped = 0;
-		for (uint64_t r = 0; r < n && rc == VL_OK; r++) {
-			memset(prow, 0, ps + ss);
-			qo->encode(q, vecs + r * dim, pass ? NULL : prow, pass ? srow : NULL);
-			rc = vl_segw_write(w, pass ? srow : prow, pass ? ss : ps);
-			if (rc == VL_OK && (r & 65535) == 65535)
-				rc = report(b, "encode", r + 1, n, d);
-			/* the originals are read once per pass */
-			vl_drop_behind(vecs, (size_t)r * dim * sizeof(float), 16u << 20, &dropped);
-		}
-		if (rc == VL_OK)
-			rc = vl_segw_end(w);
-	}
-	free(prow);
+	rc = write_level(b, qo, q, vecs, n, 0, nth, buf, w, d);
+	if (rc == VL_OK && ss)
+		rc = write_level(b, qo, q, vecs, n, 1, nth, buf, w, d);
+	free(buf);
 	return rc;
 }
 

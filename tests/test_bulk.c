@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "segment.h"
 #include "util/tstore.h"
 
 #define DIM 12
@@ -133,6 +134,84 @@ Test(bulk, new_collection_appears_at_commit)
 	ts_rmtree(dir);
 	free(dir);
 	unsetenv("VECLITE_BULK_CHUNK");
+}
+
+/* The one segment file under dir/seg (malloc'd contents). */
+static uint8_t *read_segment(const char *dir, size_t *len)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "ls %s/seg/*/*.vseg %s/seg/*.vseg 2>/dev/null", dir, dir);
+	FILE *ls = popen(cmd, "r");
+	cr_assert(ls);
+	char path[1024] = "";
+	cr_assert(fgets(path, sizeof path, ls), "no segment under %s/seg", dir);
+	pclose(ls);
+	path[strcspn(path, "\n")] = 0;
+	FILE *f = fopen(path, "rb");
+	cr_assert(f, "%s", path);
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint8_t *buf = malloc(*len);
+	cr_assert(buf && fread(buf, 1, *len, f) == *len);
+	fclose(f);
+	return buf;
+}
+
+/* The segment's codes are encoded on several threads in slices and written
+ * in row order: the PRIMARY and SECONDARY bytes are the same for 1 and 3
+ * threads (rows enough for several rounds of slices and a partial one). */
+Test(bulk, codes_same_for_any_thread_count)
+{
+	enum { N = 27000, D = 40 };
+	const vl_seg_section *sec[2][2];
+	uint8_t *file[2];
+	size_t len[2];
+	char *dirs[2];
+	vl_seg_layout lay[2];
+	float *v = malloc((size_t)N * D * sizeof *v);
+	cr_assert(v);
+	ts_rng rng = { 11 };
+	ts_vectors(&rng, v, N, D);
+	for (int t = 0; t < 2; t++) {
+		dirs[t] = ts_tmpdir("bulkthreads");
+		vl_store *st = ts_open(dirs[t]);
+		vl_schema sc = VL_SCHEMA_INIT;
+		sc.dim = D;
+		sc.index = "flat";
+		sc.storage = "lvq4x8";
+		vl_job_opts jo = VL_JOB_OPTS_INIT;
+		jo.threads = t ? 3 : 1;
+		vl_bulk *b;
+		cr_assert_eq(vl_bulk_begin_new(st, "docs", &sc, &jo, &b), VL_OK, "%s", vl_errmsg(st));
+		for (size_t i = 0; i < N; i++) {
+			char key[32];
+			snprintf(key, sizeof key, "k%zu", i);
+			vl_row r = { key, strlen(key), v + i * D, D, NULL, 0 };
+			cr_assert_eq(vl_bulk_add(b, &r, 1), VL_OK, "%s", vl_errmsg(st));
+		}
+		cr_assert_eq(vl_bulk_commit(b), VL_OK, "%s", vl_errmsg(st));
+		vl_close(st);
+		file[t] = read_segment(dirs[t], &len[t]);
+		vl_diag d = { 0 };
+		cr_assert_eq(vl_seg_decode_header(file[t], len[t], len[t], &lay[t], &d), VL_OK, "%s", d.msg);
+		sec[t][0] = vl_seg_find(&lay[t], VL_SEC_PRIMARY, 0);
+		sec[t][1] = vl_seg_find(&lay[t], VL_SEC_SECONDARY, 0);
+		cr_assert(sec[t][0] && sec[t][1], "threads %d: no PRIMARY/SECONDARY", jo.threads);
+	}
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(sec[0][k]->length, sec[1][k]->length);
+		cr_assert(sec[0][k]->length >= (uint64_t)N * 20);
+		cr_expect(memcmp(file[0] + sec[0][k]->offset, file[1] + sec[1][k]->offset,
+		                 sec[0][k]->length) == 0,
+		          "%s bytes differ between 1 and 3 threads", k ? "SECONDARY" : "PRIMARY");
+	}
+	for (int t = 0; t < 2; t++) {
+		free(file[t]);
+		ts_rmtree(dirs[t]);
+		free(dirs[t]);
+	}
+	free(v);
 }
 
 Test(bulk, abort_leaves_nothing)
