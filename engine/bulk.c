@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "index/hnsw.h"
 #include "io/segwriter.h"
 #include "maint.h"
@@ -54,6 +55,7 @@ struct vl_bulk {
 	uint8_t *wbuf;             /* pending spill bytes */
 	size_t wlen;
 	uint64_t flushed;          /* rows already written to the file */
+	uint32_t crc;              /* CRC-32C of the rows written */
 	int io_error;
 	int installed;             /* a segment file was installed into seg/ */
 	uint32_t installed_seg;
@@ -68,9 +70,13 @@ struct vl_bulk {
 
 static atomic_uint bulk_seq;
 
+/* The spill file is laid out as a segment whose VECTORS section starts at
+ * VL_SEG_ALIGN: when every row survives the load, the segment build writes
+ * the other sections after it instead of copying the vectors. */
 static int spill_flush(vl_bulk *b)
 {
-	uint64_t off = b->flushed * (uint64_t)b->dim * 4;
+	uint64_t off = VL_SEG_ALIGN + b->flushed * (uint64_t)b->dim * 4;
+	b->crc = vl_crc32c(b->crc, b->wbuf, b->wlen);
 	size_t done = 0;
 	while (done < b->wlen) {
 		ssize_t w = vl_io.pwrite(b->fd, b->wbuf + done, b->wlen - done, (off_t)(off + done));
@@ -322,13 +328,14 @@ static int bulk_install(vl_bulk *b, vl_tcoll *tc)
 {
 	const vl_store *st = b->c->st;
 	int rc;
-	size_t len = (size_t)(b->n * (uint64_t)b->dim * 4);
-	void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, b->fd, 0);
+	size_t len = VL_SEG_ALIGN + (size_t)(b->n * (uint64_t)b->dim * 4);
+	uint8_t *map = mmap(NULL, len, PROT_READ, MAP_SHARED, b->fd, 0);
 	if (map == MAP_FAILED)
 		return vl_fail_errno(st, errno, "mmap", b->rel);
 	madvise(map, len, MADV_SEQUENTIAL);
 	uint64_t live = 0;
-	spillsrc src = { b, map, 0, tc->id, b->t->txn, st->e->db.rows, 0 };
+	spillsrc src = { b, (const float *)(const void *)(map + VL_SEG_ALIGN), 0, tc->id, b->t->txn,
+		             st->e->db.rows, 0 };
 	vl_segbuild sb = {
 		.st = st, .coll_id = tc->id, .seg_id = tc->cs.next_seg, .schema = &tc->schema,
 		.threads = b->o.threads, .seed = b->o.seed, .progress = b->o.progress,
@@ -354,10 +361,21 @@ static int bulk_install(vl_bulk *b, vl_tcoll *tc)
 		             (unsigned long long)(b->n - live), (unsigned long long)b->n);
 		goto out;
 	}
+	/* every row survived (the usual case): the spill becomes the segment */
+	if (live == b->n) {
+		sb.vec_adopt = 1;
+		sb.vec_fd = b->fd;
+		sb.vec_rel = b->rel;
+		sb.vec_bytes = b->n * (uint64_t)b->dim * 4;
+		sb.vec_crc = b->crc;
+	}
 	vl_segsrc ss = { spill_next, &src, live };
 	vl_diag d;
 	vl_diag_clear(&d);
-	if ((rc = vl_segbuild_run(&sb, &ss, &d)) || (rc = vl_segbuild_install(&sb, &d))) {
+	rc = vl_segbuild_run(&sb, &ss, &d);
+	if (sb.vec_adopted)
+		b->fd = -1; /* the build's now: closed by it, or removed on failure */
+	if (rc || (rc = vl_segbuild_install(&sb, &d))) {
 		vl_segbuild_discard(&sb);
 		rc = vl_fail_diag(st, &d);
 		goto out;

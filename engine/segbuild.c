@@ -48,14 +48,16 @@ static int report(vl_segbuild *b, const char *phase, uint64_t done, uint64_t tot
 	return VL_OK;
 }
 
-/* Stream the rows: VECTORS section + in-memory ids, norms and columns. */
+/* Stream the rows: VECTORS section + in-memory ids, norms and columns. With
+ * vectors spilled in place the section is there already: the rows are read
+ * for their ids, norms and attributes, and must cover it exactly. */
 static int write_vectors(vl_segbuild *b, vl_segsrc *src, vl_segw *w, rowinfo *ri,
                          vl_colbuilder *cb, vl_diag *d)
 {
 	uint32_t dim = b->schema->dim;
 	const vl_kernels *k = vl_kern();
 	vl_rowbuf rb = { 0 };
-	int rc = vl_segw_begin(w, VL_SEC_VECTORS, 0, (uint64_t)dim * 4);
+	int rc = b->vec_adopt ? VL_OK : vl_segw_begin(w, VL_SEC_VECTORS, 0, (uint64_t)dim * 4);
 	uint64_t prev = 0;
 	while (rc == VL_OK) {
 		uint64_t rid;
@@ -80,7 +82,9 @@ static int write_vectors(vl_segbuild *b, vl_segsrc *src, vl_segw *w, rowinfo *ri
 			break;
 		}
 		float norm = sqrtf(k->dot_f32(vec, vec, dim));
-		if ((rc = rowinfo_push(ri, rid, norm)) || (rc = vl_segw_write(w, vec, (size_t)dim * 4)))
+		if ((rc = rowinfo_push(ri, rid, norm)))
+			break;
+		if (!b->vec_adopt && (rc = vl_segw_write(w, vec, (size_t)dim * 4)))
 			break;
 		vl_rowrec r = { 0 };
 		if (rec && (rc = vl_rowrec_decode(rec, rec_len, &r, &rb, 0, d)))
@@ -93,7 +97,11 @@ static int write_vectors(vl_segbuild *b, vl_segsrc *src, vl_segw *w, rowinfo *ri
 	vl_rowbuf_free(&rb);
 	if (rc == VL_ENOMEM && !d->code)
 		vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "out of memory writing a segment");
-	return rc ? rc : vl_segw_end(w);
+	if (rc == VL_OK && b->vec_adopt && (uint64_t)ri->n * dim * 4 != b->vec_bytes)
+		rc = vl_diag_set(d, VL_EIO, VL_NO_OFFSET,
+		                 "%s holds %" PRIu64 " bytes of vectors but the load has %zu rows of %u",
+		                 b->vec_rel, b->vec_bytes, ri->n, dim);
+	return rc || b->vec_adopt ? rc : vl_segw_end(w);
 }
 
 static int write_row_meta(const rowinfo *ri, vl_segw *w)
@@ -292,12 +300,14 @@ int vl_segbuild_run(vl_segbuild *b, vl_segsrc *src, vl_diag *d)
 	if (!qo)
 		return vl_diag_set(d, VL_EUNSUPPORTED, VL_NO_OFFSET, "storage type %u not in this build",
 		                   s->storage);
-	snprintf(b->tmp_rel, sizeof b->tmp_rel, "tmp/c%u-s%06u.%ld.vseg", b->coll_id, b->seg_id,
-	         (long)getpid());
+	if (b->vec_adopt)
+		snprintf(b->tmp_rel, sizeof b->tmp_rel, "%s", b->vec_rel);
+	else
+		snprintf(b->tmp_rel, sizeof b->tmp_rel, "tmp/c%u-s%06u.%ld.vseg", b->coll_id, b->seg_id,
+		         (long)getpid());
 	vl_seg_relpath(b->rel, sizeof b->rel, b->coll_id, b->seg_id);
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", b->st->e->path, b->tmp_rel);
-	unlink(path); /* a leftover from a crashed process with our pid */
 	vl_segw w;
 	rowinfo ri = { 0 };
 	vl_colbuilder *cb = NULL;
@@ -305,9 +315,17 @@ int vl_segbuild_run(vl_segbuild *b, vl_segsrc *src, vl_diag *d)
 	const uint8_t *base = NULL;
 	size_t maplen = 0;
 	int q_open = 0;
-	int rc = vl_segw_create(&w, path, d);
-	if (rc)
-		return rc;
+	int rc;
+	if (b->vec_adopt) {
+		if ((rc = vl_segw_adopt(&w, b->vec_fd, path, VL_SEC_VECTORS, (uint64_t)s->dim * 4,
+		                        b->vec_bytes, b->vec_crc, d)))
+			return rc;
+		b->vec_adopted = 1;
+	} else {
+		unlink(path); /* a leftover from a crashed process with our pid */
+		if ((rc = vl_segw_create(&w, path, d)))
+			return rc;
+	}
 	b->written = 1;
 	if ((rc = vl_colb_new(s, &cb))) {
 		vl_diag_set(d, rc, VL_NO_OFFSET, "out of memory");

@@ -48,11 +48,23 @@ typedef struct vl_segbuild {
 	/* bulk load with a ready-made index (vl_bulk_adopt_graph): handed to the
 	 * index kind's adopt hook instead of building; NULL = build */
 	const void *prebuilt;
+	/* bulk load whose vectors were spilled in place (vec_adopt): the open
+	 * file vec_fd, tmp/ path vec_rel, already holds the VECTORS section of
+	 * every row the source yields, in order, at VL_SEG_ALIGN (vec_bytes
+	 * long, CRC-32C vec_crc); the build writes the rest of the segment into
+	 * it. Once vec_adopted is set the build owns the file: it closes it, and
+	 * removes it on failure */
+	int vec_adopt;
+	int vec_fd;
+	const char *vec_rel;
+	uint64_t vec_bytes;
+	uint32_t vec_crc;
 	/* outputs */
+	int vec_adopted;
 	uint8_t *new_qstate;       /* malloc'd when trained here: the caller stores it */
 	size_t new_qstate_len;
 	vl_manifest man;
-	char tmp_rel[64];          /* tmp/c<coll>-s<seg>.<pid>.vseg */
+	char tmp_rel[64];          /* tmp/c<coll>-s<seg>.<pid>.vseg, or vec_rel */
 	char rel[64];              /* seg/c<coll>-s<seg>.vseg */
 	int written, installed;
 } vl_segbuild;

@@ -261,8 +261,11 @@ static int do_reindex_vamana(vl_store *st, vl_collection *c)
 	return vl_reindex(c, &ch, &jo);
 }
 
-/* A bulk load of new rows that also replaces some existing keys; n rows. */
-static int bulk_rows(vl_collection *c, size_t n)
+/* A bulk load of new rows that also replaces some existing keys; n rows.
+ * Unless unique, keys repeat within the load too (rows replaced later in
+ * the same load: the segment is copied out of the spill file); unique keys
+ * make the spill file the segment itself. */
+static int bulk_rows(vl_collection *c, size_t n, int unique)
 {
 	vl_bulk *b;
 	int rc = vl_bulk_begin(c, NULL, &b);
@@ -273,7 +276,7 @@ static int bulk_rows(vl_collection *c, size_t n)
 	for (size_t i = 0; i < n && rc == VL_OK; i++) {
 		ts_vectors(&rng, v, 1, DIM);
 		char key[48], buf[32];
-		if (i % 10 == 0)
+		if (i % 10 == 0 && (!unique || i < 1200))
 			snprintf(key, sizeof key, "a%zu", i % 1200); /* replaces a row of the first segment */
 		else
 			snprintf(key, sizeof key, "bulk%zu", i);
@@ -292,14 +295,20 @@ static int bulk_rows(vl_collection *c, size_t n)
 static int do_bulk(vl_store *st, vl_collection *c)
 {
 	(void)st;
-	return bulk_rows(c, 2000);
+	return bulk_rows(c, 2000, 0);
+}
+
+static int do_bulk_unique(vl_store *st, vl_collection *c)
+{
+	(void)st;
+	return bulk_rows(c, 2000, 1);
 }
 
 /* 70000 rows of 96 bytes: the 4 MiB spill buffer is written during the adds too. */
 static int do_bulk_big(vl_store *st, vl_collection *c)
 {
 	(void)st;
-	return bulk_rows(c, 70000);
+	return bulk_rows(c, 70000, 0);
 }
 
 /* Give every job something to do: a new segment with deletions in it and
@@ -398,6 +407,17 @@ Test(iofail, bulk_load)
 	vl_collection *c;
 	vl_store *st = build(&c, NULL);
 	cr_assert_gt(fail_each(st, c, do_bulk, "bulk load", 0), 3);
+	vl_collection_close(c);
+	vl_close(st);
+}
+
+/* Every row survives: the build writes into the spill file itself; a
+ * failure anywhere must still remove it and change nothing. */
+Test(iofail, bulk_load_spill_becomes_segment)
+{
+	vl_collection *c;
+	vl_store *st = build(&c, NULL);
+	cr_assert_gt(fail_each(st, c, do_bulk_unique, "bulk load (in place)", 0), 3);
 	vl_collection_close(c);
 	vl_close(st);
 }

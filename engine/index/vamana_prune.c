@@ -146,7 +146,7 @@ size_t vam_tidy_pool(vam_work *w, vam_tls *t, size_t np, uint32_t p)
 {
 	qsort(t->pool, np, sizeof *t->pool, vam_cmp_cand);
 	vam_scratch_epoch(t->s);
-	uint16_t *tags = t->s->tags, ep = t->s->epoch;
+	uint8_t *tags = t->s->tags, ep = t->s->epoch;
 	size_t m = 0;
 	for (size_t i = 0; i < np && m < w->p.maxc; i++) {
 		uint32_t id = t->pool[i].id;

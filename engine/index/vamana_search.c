@@ -5,7 +5,7 @@
  * by distance, of which the best `window` must all be expanded before the
  * search stops (DiskANN's GreedySearch with SVS's window/buffer split).
  * Expanding a node evaluates its unvisited neighbours in one dist_rows call
- * after prefetching their codes. Visited nodes are tagged with a 16-bit epoch
+ * after prefetching their codes. Visited nodes are tagged with an 8-bit epoch
  * in per-thread scratch memory, so a query allocates nothing proportional to
  * the number of nodes.
  *
@@ -203,8 +203,8 @@ static inline void offer(beam_out *o, float d, uint32_t id)
 static size_t gather(const vam_graph *g, const vl_qview *q, vam_scratch *s, uint32_t c)
 {
 	const uint32_t *row = g->adj + (uint64_t)c * g->R;
-	uint16_t *tags = s->tags;
-	uint16_t ep = s->epoch;
+	uint8_t *tags = s->tags;
+	uint8_t ep = s->epoch;
 	size_t m = 0;
 	for (uint32_t j = 0; j < g->R; j++) {
 		uint32_t id = row[j];

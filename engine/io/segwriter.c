@@ -78,6 +78,33 @@ int vl_segw_create(vl_segw *w, const char *path, vl_diag *d)
 	return VL_OK;
 }
 
+int vl_segw_adopt(vl_segw *w, int fd, const char *path, uint32_t kind, uint64_t row_stride,
+                  uint64_t bytes, uint32_t crc, vl_diag *d)
+{
+	memset(w, 0, sizeof *w);
+	w->fd = -1;
+	w->d = d;
+	w->path = strdup(path);
+	w->buf = malloc(WBUF);
+	if (!w->path || !w->buf) {
+		free(w->path);
+		free(w->buf);
+		w->path = NULL;
+		w->buf = NULL;
+		return vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "out of memory");
+	}
+	w->fd = fd;
+	vl_seg_section *s = &w->sec[w->nsec++];
+	s->kind = kind;
+	s->offset = VL_SEG_ALIGN;
+	s->length = bytes;
+	s->row_stride = row_stride;
+	s->crc = crc;
+	w->off = VL_SEG_ALIGN + bytes;
+	w->buf_off = w->off;
+	return VL_OK;
+}
+
 int vl_segw_begin(vl_segw *w, uint32_t kind, uint32_t param, uint64_t row_stride)
 {
 	if (w->in_section || w->nsec >= VL_SEG_MAX_SECTIONS)

@@ -39,6 +39,13 @@ typedef struct vl_segw {
 
 /* Create `path` (O_EXCL) and reserve the header block. */
 int vl_segw_create(vl_segw *w, const char *path, vl_diag *d);
+/* Continue a file that already holds one finished section at VL_SEG_ALIGN
+ * (bytes long, CRC-32C crc; the header block is left to finish()), such as
+ * a bulk load's vectors spilled in place. On success the writer owns fd and
+ * path (finish() closes it, discard() closes and unlinks it); on failure the
+ * caller still does. */
+int vl_segw_adopt(vl_segw *w, int fd, const char *path, uint32_t kind, uint64_t row_stride,
+                  uint64_t bytes, uint32_t crc, vl_diag *d);
 int vl_segw_begin(vl_segw *w, uint32_t kind, uint32_t param, uint64_t row_stride);
 int vl_segw_write(vl_segw *w, const void *p, size_t n);
 int vl_segw_end(vl_segw *w);
