@@ -50,23 +50,31 @@ static int flush_buf(vl_segw *w)
 	return rc;
 }
 
-int vl_segw_create(vl_segw *w, const char *path, vl_diag *d)
+/* Path and write-behind buffer of a new writer (no file yet). */
+static int writer_init(vl_segw *w, const char *path, vl_diag *d)
 {
 	memset(w, 0, sizeof *w);
 	w->fd = -1;
 	w->d = d;
 	w->path = strdup(path);
 	w->buf = malloc(WBUF);
-	if (!w->path || !w->buf) {
-		free(w->path);
-		free(w->buf);
-		w->path = NULL;
-		w->buf = NULL;
-		return vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "out of memory");
-	}
+	if (w->path && w->buf)
+		return VL_OK;
+	free(w->path);
+	free(w->buf);
+	w->path = NULL;
+	w->buf = NULL;
+	return vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "out of memory");
+}
+
+int vl_segw_create(vl_segw *w, const char *path, vl_diag *d)
+{
+	int rc = writer_init(w, path, d);
+	if (rc)
+		return rc;
 	w->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (w->fd < 0) {
-		int rc = io_error(w, errno, "creating");
+		rc = io_error(w, errno, "creating");
 		free(w->path);
 		free(w->buf);
 		w->path = NULL;
@@ -81,18 +89,9 @@ int vl_segw_create(vl_segw *w, const char *path, vl_diag *d)
 int vl_segw_adopt(vl_segw *w, int fd, const char *path, uint32_t kind, uint64_t row_stride,
                   uint64_t bytes, uint32_t crc, vl_diag *d)
 {
-	memset(w, 0, sizeof *w);
-	w->fd = -1;
-	w->d = d;
-	w->path = strdup(path);
-	w->buf = malloc(WBUF);
-	if (!w->path || !w->buf) {
-		free(w->path);
-		free(w->buf);
-		w->path = NULL;
-		w->buf = NULL;
-		return vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "out of memory");
-	}
+	int rc = writer_init(w, path, d);
+	if (rc)
+		return rc;
 	w->fd = fd;
 	vl_seg_section *s = &w->sec[w->nsec++];
 	s->kind = kind;
