@@ -247,6 +247,15 @@ static inline const float *vam_vec(const vam_work *w, uint32_t id)
  * build's query cache, or prepared in t's scratch buffer. Valid until the
  * next call with the same t. */
 const void *vam_query(const vam_work *w, struct vam_tls *t, uint32_t id);
+/* Start loading row id's cached query (no-op without the cache). */
+static inline void vam_prefetch_query(const vam_work *w, uint32_t id)
+{
+	if (!w->qcache)
+		return;
+	const uint8_t *q = w->qcache + (size_t)id * w->qstride;
+	for (size_t o = 0; o < w->qstride; o += 64)
+		__builtin_prefetch(q + o);
+}
 int vam_tls_reserve(struct vam_tls *t, size_t n);
 /* Order candidates by (distance, id). */
 int vam_cmp_cand(const void *a, const void *b);

@@ -119,6 +119,9 @@ uint32_t vam_robust_prune(vam_work *w, vam_tls *t, uint32_t p, size_t np, double
 				for (size_t x = 0; x < m; x++)
 					t->dists[x] = exact(w, pool[i].id, pool[tail[x]].id);
 			} else {
+				/* the nearest candidate left is often the next choice:
+				 * its query arrives while these distances run */
+				vam_prefetch_query(w, pool[tail[0]].id);
 				for (size_t x = 0; x < m; x++)
 					t->ids[x] = pool[tail[x]].id;
 				w->q->ops->dist_rows(w->q, vam_query(w, t, pool[i].id), t->ids, m, t->dists);
