@@ -155,7 +155,8 @@ static int train_storage(vl_segbuild *b, const vl_quant_ops *qo, const float *ve
 
 /* ---- codes, encoded on several threads ------------------------------------ */
 
-#define ENC_ROWS 4096u             /* rows per thread per round */
+#define ENC_ROWS 4096u             /* rows per thread per round, at most */
+#define ENC_BYTES (4u << 20)       /* and at most this many bytes of codes */
 #define ENC_MAX_THREADS 8u
 
 typedef struct enc_slice {
@@ -183,7 +184,15 @@ static void *encode_slice(void *arg)
 	return NULL;
 }
 
-/* One level's section: rounds of nth slices of ENC_ROWS rows, encoded in
+/* Rows per slice: up to ENC_ROWS, fewer for long rows (either level). */
+static size_t slice_rows(const vl_qview *q)
+{
+	size_t widest = q->pstride > q->sstride ? q->pstride : q->sstride;
+	size_t rows = widest ? ENC_BYTES / widest : ENC_ROWS;
+	return rows < 64 ? 64 : rows > ENC_ROWS ? ENC_ROWS : rows;
+}
+
+/* One level's section: rounds of nth slices of slice_rows() rows, encoded in
  * parallel (independent rows, read-only quantizer state) and written in row
  * order, so the bytes do not depend on the thread count. */
 static int write_level(vl_segbuild *b, const vl_quant_ops *qo, const vl_qview *q, const float *vecs,
@@ -192,15 +201,16 @@ static int write_level(vl_segbuild *b, const vl_quant_ops *qo, const vl_qview *q
 {
 	uint32_t dim = b->schema->dim;
 	size_t stride = secondary ? q->sstride : q->pstride, dropped = 0;
+	size_t per = slice_rows(q);
 	int rc = vl_segw_begin(w, secondary ? VL_SEC_SECONDARY : VL_SEC_PRIMARY, 0, stride);
-	for (uint64_t r0 = 0; r0 < n && rc == VL_OK; r0 += (uint64_t)nth * ENC_ROWS) {
+	for (uint64_t r0 = 0; r0 < n && rc == VL_OK; r0 += (uint64_t)nth * per) {
 		enc_slice sl[ENC_MAX_THREADS];
 		pthread_t th[ENC_MAX_THREADS];
 		unsigned k, started = 0;
-		for (k = 0; k < nth && r0 + (uint64_t)k * ENC_ROWS < n; k++) {
-			uint64_t from = r0 + (uint64_t)k * ENC_ROWS, left = n - from;
-			sl[k] = (enc_slice){ qo, q, vecs + from * dim, left < ENC_ROWS ? left : ENC_ROWS,
-				                 secondary, buf + (size_t)k * ENC_ROWS * stride };
+		for (k = 0; k < nth && r0 + (uint64_t)k * per < n; k++) {
+			uint64_t from = r0 + (uint64_t)k * per, left = n - from;
+			sl[k] = (enc_slice){ qo, q, vecs + from * dim, left < per ? left : per, secondary,
+				                 buf + (size_t)k * per * stride };
 		}
 		unsigned ns = k;
 		/* slices 1.. on new threads (one that cannot start runs here) */
@@ -215,7 +225,7 @@ static int write_level(vl_segbuild *b, const vl_quant_ops *qo, const vl_qview *q
 				pthread_join(th[k], NULL);
 		for (k = 0; k < ns && rc == VL_OK; k++)
 			rc = vl_segw_write(w, sl[k].out, sl[k].n * stride);
-		uint64_t done = r0 + (uint64_t)(ns - 1) * ENC_ROWS + sl[ns - 1].n;
+		uint64_t done = r0 + (uint64_t)(ns - 1) * per + sl[ns - 1].n;
 		if (rc == VL_OK)
 			rc = report(b, "encode", done, n, d);
 		/* the originals are read once per level */
@@ -241,7 +251,7 @@ static int write_codes(vl_segbuild *b, const vl_quant_ops *qo, vl_qview *q, cons
 	unsigned nth = b->threads ? b->threads : vl_ncpu();
 	nth = nth < 1 ? 1 : nth > ENC_MAX_THREADS ? ENC_MAX_THREADS : nth;
 	size_t ps = q->pstride, ss = q->sstride;
-	uint8_t *buf = malloc((size_t)nth * ENC_ROWS * (ps > ss ? ps : ss));
+	uint8_t *buf = malloc((size_t)nth * slice_rows(q) * (ps > ss ? ps : ss));
 	if (!buf)
 		return vl_diag_set(d, VL_ENOMEM, VL_NO_OFFSET, "out of memory");
 	/* one section after the other, each encoding only its own level, rather
