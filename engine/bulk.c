@@ -24,9 +24,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "crc32c.h"
 #include "index/hnsw.h"
 #include "io/segwriter.h"
+#include "io/spillw.h"
 #include "maint.h"
 #include "segbuild.h"
 #include "txn.h"
@@ -55,10 +55,8 @@ struct vl_bulk {
 	uint32_t dim;
 	uint64_t *rids;            /* spilled row ids, in order */
 	uint64_t n, cap;
-	uint8_t *wbuf;             /* pending spill bytes */
-	size_t wlen;
-	uint64_t flushed;          /* rows already written to the file */
-	uint32_t crc;              /* CRC-32C of the rows written */
+	vl_spillw *sw;             /* writes the spill file on its own thread */
+	uint32_t crc;              /* CRC-32C of the spilled rows (at commit) */
 	int io_error;
 	int installed;             /* a segment file was installed into seg/ */
 	uint32_t installed_seg;
@@ -73,29 +71,12 @@ struct vl_bulk {
 
 static atomic_uint bulk_seq;
 
-/* The spill file is laid out as a segment whose VECTORS section starts at
- * VL_SEG_ALIGN: when every row survives the load, the segment build writes
- * the other sections after it instead of copying the vectors. */
-static int spill_flush(vl_bulk *b)
+/* The spill writer's errno as the load's error. */
+static int spill_failed(vl_bulk *b, int err)
 {
-	uint64_t off = VL_SEG_ALIGN + b->flushed * (uint64_t)b->dim * 4;
-	b->crc = vl_crc32c(b->crc, b->wbuf, b->wlen);
-	size_t done = 0;
-	while (done < b->wlen) {
-		ssize_t w = vl_io.pwrite(b->fd, b->wbuf + done, b->wlen - done, (off_t)(off + done));
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int err = w < 0 ? errno : ENOSPC;
-			b->io_error = 1;
-			return vl_fail(b->c->st, err == ENOSPC ? VL_ENOSPC : VL_EIO, "writing %s: %s", b->rel,
-			               strerror(err));
-		}
-		done += (size_t)w;
-	}
-	b->flushed += b->wlen / ((size_t)b->dim * 4);
-	b->wlen = 0;
-	return VL_OK;
+	b->io_error = 1;
+	return vl_fail(b->c->st, err == ENOSPC || err == EDQUOT ? VL_ENOSPC : VL_EIO, "writing %s: %s",
+	               b->rel, strerror(err));
 }
 
 int vl_bulk_spill(vl_bulk *b, uint64_t rid, const float *vec)
@@ -111,19 +92,16 @@ int vl_bulk_spill(vl_bulk *b, uint64_t rid, const float *vec)
 		b->rids = p;
 		b->cap = cap;
 	}
-	if (b->wlen + row > SPILL_BUF) {
-		int rc = spill_flush(b);
-		if (rc)
-			return rc;
-	}
-	memcpy(b->wbuf + b->wlen, vec, row);
-	b->wlen += row;
+	int e = vl_spillw_append(b->sw, vec, row);
+	if (e)
+		return spill_failed(b, e);
 	b->rids[b->n++] = rid;
 	return VL_OK;
 }
 
 static void bulk_free(vl_bulk *b)
 {
+	vl_spillw_free(b->sw); /* before the file goes */
 	if (b->fd >= 0) {
 		close(b->fd);
 		unlinkat(b->c->st->e->dirfd, b->rel, 0);
@@ -131,7 +109,6 @@ static void bulk_free(vl_bulk *b)
 	if (b->staged)
 		vl_collection_close(b->c);
 	free(b->rids);
-	free(b->wbuf);
 	free(b);
 }
 
@@ -153,8 +130,7 @@ static int bulk_open(vl_collection *c, const vl_job_opts *opts, int mk, int stag
 {
 	const vl_store *st = c->st;
 	vl_bulk *b = calloc(1, sizeof *b);
-	if (!b || !(b->wbuf = malloc(SPILL_BUF))) {
-		free(b);
+	if (!b) {
 		if (staged) { /* the hidden collection goes too, as on any other failure */
 			vl_stage_drop(st, c->id);
 			vl_collection_close(c);
@@ -183,6 +159,12 @@ static int bulk_open(vl_collection *c, const vl_job_opts *opts, int mk, int stag
 	b->fd = openat(st->e->dirfd, b->rel, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (b->fd < 0) {
 		rc = vl_fail_errno(st, errno, "creating", b->rel);
+		goto fail;
+	}
+	/* laid out as a segment: the vectors are its VECTORS section, at the
+	 * first section's offset (see bulk_install) */
+	if (vl_spillw_new(b->fd, VL_SEG_ALIGN, SPILL_BUF, &b->sw)) {
+		rc = vl_fail(st, VL_ENOMEM, "out of memory");
 		goto fail;
 	}
 	*out = b;
@@ -421,8 +403,11 @@ int vl_bulk_commit(vl_bulk *b)
 		             "HNSW graph: %llu nodes but the load added %llu rows (node i must be the "
 		             "i-th row added)", (unsigned long long)b->graph.nodes,
 		             (unsigned long long)b->n);
-	if (rc == VL_OK && b->wlen)
-		rc = spill_flush(b);
+	if (rc == VL_OK) {
+		int e = vl_spillw_finish(b->sw, &b->crc);
+		if (e)
+			rc = spill_failed(b, e);
+	}
 	if (rc == VL_OK && b->n)
 		rc = bulk_install(b, tc);
 	if (rc == VL_OK && b->staged)
