@@ -11,6 +11,7 @@
 #include "records.h"
 #include "rowenc.h"
 #include "values.h"
+#include "vthread.h"
 
 #define MAX_THREADS 8
 #define PARALLEL_MIN_ROWS 32
@@ -81,7 +82,7 @@ int vl_rowenc_batch(const vl_store *st, const vl_schema_rec *s, const vl_row *ro
 		sl[k] = (slice){ st, s, rows, n * k / nth, n * (k + 1) / nth, out, VL_OK };
 	/* slices 1.. on new threads (one that cannot start runs here), 0 here */
 	for (unsigned k = 1; k < nth; k++)
-		if (pthread_create(&th[k], NULL, encode_slice, &sl[k]) == 0)
+		if (vl_thread_start(&th[k], encode_slice, &sl[k]) == 0)
 			started |= 1u << k;
 		else
 			encode_slice(&sl[k]);

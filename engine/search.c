@@ -27,6 +27,7 @@
 #include "topk.h"
 #include "values.h"
 #include "vl_bytes.h"
+#include "vthread.h"
 
 #define BUFFER_SRC UINT32_MAX
 #define SAMPLE_ROWS 512
@@ -667,7 +668,7 @@ int vl_search_batch(vl_collection *c, const float *queries, size_t nq, uint32_t 
 	}
 	unsigned started = 0;
 	for (unsigned t = 1; t < threads; t++) {
-		if (pthread_create(&tid[t], NULL, batch_worker, &b) != 0)
+		if (vl_thread_start(&tid[t], batch_worker, &b) != 0)
 			break; /* fewer threads: the caller's thread still works */
 		started++;
 	}

@@ -14,6 +14,7 @@
 #include "segbuild.h"
 #include "simd/simd.h"
 #include "vl_bytes.h"
+#include "vthread.h"
 
 typedef struct rowinfo {
 	uint64_t *rids;
@@ -215,7 +216,7 @@ static int write_level(vl_segbuild *b, const vl_quant_ops *qo, const vl_qview *q
 		unsigned ns = k;
 		/* slices 1.. on new threads (one that cannot start runs here) */
 		for (k = 1; k < ns; k++)
-			if (pthread_create(&th[k], NULL, encode_slice, &sl[k]) == 0)
+			if (vl_thread_start(&th[k], encode_slice, &sl[k]) == 0)
 				started |= 1u << k;
 			else
 				encode_slice(&sl[k]);

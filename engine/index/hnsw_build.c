@@ -30,6 +30,7 @@
 #include "io/segwriter.h"
 #include "simd/simd.h"
 #include "vl_bytes.h"
+#include "vthread.h"
 
 #define NSTRIPES 4096u
 
@@ -694,7 +695,7 @@ int hnsw_build(const vl_index_build *b, vl_diag *d)
 		pthread_t th[256];
 		unsigned started = 0;
 		for (unsigned i = 1; i < nth; i++, started++)
-			if (pthread_create(&th[started], NULL, worker, h) != 0)
+			if (vl_thread_start(&th[started], worker, h) != 0)
 				break;
 		worker(h);
 		for (unsigned i = 0; i < started; i++)

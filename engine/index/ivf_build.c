@@ -29,6 +29,7 @@
 #include "simd/fp16.h"
 #include "simd/simd.h"
 #include "vl_bytes.h"
+#include "vthread.h"
 
 #define ROW_BLOCK 16u
 #define CENT_TILE 128u
@@ -112,7 +113,7 @@ void ivf_assign(const float *rows, size_t n, const float *cent, uint32_t nlist, 
 	pthread_t th[64];
 	unsigned started = 0;
 	for (unsigned i = 1; i < threads; i++)
-		if (pthread_create(&th[started], NULL, assign_worker, &j) == 0)
+		if (vl_thread_start(&th[started], assign_worker, &j) == 0)
 			started++;
 	assign_worker(&j);
 	for (unsigned i = 0; i < started; i++)
@@ -185,7 +186,7 @@ static void kmpp_update(kmpp_job *j, unsigned threads)
 	pthread_t th[64];
 	unsigned started = 0;
 	for (unsigned i = 1; i < threads; i++)
-		if (pthread_create(&th[started], NULL, kmpp_worker, j) == 0)
+		if (vl_thread_start(&th[started], kmpp_worker, j) == 0)
 			started++;
 	kmpp_worker(j);
 	for (unsigned i = 0; i < started; i++)

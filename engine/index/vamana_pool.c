@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "vamana.h"
+#include "vthread.h"
 
 struct vam_pool {
 	pthread_t *th;
@@ -88,7 +89,7 @@ struct vam_pool *vam_pool_new(unsigned threads)
 			break;
 		wa->p = p;
 		wa->tid = i + 1;
-		if (pthread_create(&p->th[i], NULL, worker, wa) != 0) {
+		if (vl_thread_start(&p->th[i], worker, wa) != 0) {
 			free(wa);
 			break; /* run with fewer threads */
 		}

@@ -1,7 +1,6 @@
 /* spillw.c - a file written front to back by a background thread (see spillw.h). */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include "segwriter.h"
 #include "spillw.h"
 #include "vl_diag.h"
+#include "vthread.h"
 
 struct vl_spillw {
 	int fd;
@@ -129,14 +129,7 @@ int vl_spillw_new(int fd, uint64_t off, size_t buf_bytes, vl_spillw **out)
 	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	/* the thread starts with every signal blocked: an application's
-	 * SIGINT must reach its own threads (a CLI import interrupts a blocked
-	 * read with it), never this one */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	w->threaded = pthread_create(&w->th, NULL, writer, w) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	w->threaded = vl_thread_start(&w->th, writer, w) == 0;
 	*out = w;
 	return VL_OK;
 }
