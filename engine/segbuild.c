@@ -156,6 +156,12 @@ static int train_storage(vl_segbuild *b, const vl_quant_ops *qo, const float *ve
 
 /* ---- codes, encoded on several threads ------------------------------------ */
 
+/* Threads of the encode and the index build: the caller's, or all cores. */
+static unsigned build_threads(const vl_segbuild *b)
+{
+	return b->threads ? b->threads : vl_ncpu();
+}
+
 #define ENC_ROWS 4096u             /* rows per thread per round, at most */
 #define ENC_BYTES (4u << 20)       /* and at most this many bytes of codes */
 #define ENC_MAX_THREADS 8u
@@ -249,8 +255,8 @@ static int write_codes(vl_segbuild *b, const vl_quant_ops *qo, vl_qview *q, cons
 		return rc;
 	if (b->schema->storage == VL_STORAGE_FLOAT32)
 		return VL_OK; /* primary level = VECTORS */
-	unsigned nth = b->threads ? b->threads : vl_ncpu();
-	nth = nth < 1 ? 1 : nth > ENC_MAX_THREADS ? ENC_MAX_THREADS : nth;
+	unsigned nth = build_threads(b);
+	nth = nth > ENC_MAX_THREADS ? ENC_MAX_THREADS : nth;
 	size_t ps = q->pstride, ss = q->sstride;
 	uint8_t *buf = malloc((size_t)nth * slice_rows(q) * (ps > ss ? ps : ss));
 	if (!buf)
@@ -291,7 +297,7 @@ static int build_index(vl_segbuild *b, vl_qview *q, const float *vecs, uint64_t 
 		.vectors = vecs,
 		.q = q,
 		.params = vl_schema_params(b->schema),
-		.threads = b->threads ? b->threads : vl_ncpu(),
+		.threads = build_threads(b),
 		.seed = b->seed,
 		.progress = b->progress,
 		.progress_ud = b->progress_ud,

@@ -14,6 +14,7 @@
 
 #include "segment.h"
 #include "util/tstore.h"
+#include "util/vftest.h"
 
 #define DIM 12
 #define ROWS 3000
@@ -139,22 +140,13 @@ Test(bulk, new_collection_appears_at_commit)
 /* The one segment file under dir/seg (malloc'd contents). */
 static uint8_t *read_segment(const char *dir, size_t *len)
 {
-	char cmd[1024];
-	snprintf(cmd, sizeof cmd, "ls %s/seg/*/*.vseg %s/seg/*.vseg 2>/dev/null", dir, dir);
-	FILE *ls = popen(cmd, "r");
-	cr_assert(ls);
-	char path[1024] = "";
-	cr_assert(fgets(path, sizeof path, ls), "no segment under %s/seg", dir);
-	pclose(ls);
+	char cmd[1024], *path = NULL;
+	snprintf(cmd, sizeof cmd, "ls %s/seg/*.vseg", dir);
+	cr_assert_eq(ts_run(cmd, &path), 0, "no segment under %s/seg", dir);
 	path[strcspn(path, "\n")] = 0;
-	FILE *f = fopen(path, "rb");
-	cr_assert(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	*len = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	uint8_t *buf = malloc(*len);
-	cr_assert(buf && fread(buf, 1, *len, f) == *len);
-	fclose(f);
+	uint8_t *buf = vft_read_file(path, len);
+	cr_assert(buf, "%s", path);
+	free(path);
 	return buf;
 }
 

@@ -125,6 +125,13 @@ typedef struct vam_state {
 
 /* ---- search (vamana_search.c) ------------------------------------------- */
 
+/* Start loading the cache lines of p[0..bytes). */
+static inline void vam_prefetch(const void *p, size_t bytes)
+{
+	for (size_t o = 0; o < bytes; o += 64)
+		__builtin_prefetch((const uint8_t *)p + o);
+}
+
 /* Per-thread working memory, reused across queries: no allocation
  * proportional to the number of nodes per query (the visited tags are
  * allocated once per scratch and reset by epoch). */
@@ -250,11 +257,8 @@ const void *vam_query(const vam_work *w, struct vam_tls *t, uint32_t id);
 /* Start loading row id's cached query (no-op without the cache). */
 static inline void vam_prefetch_query(const vam_work *w, uint32_t id)
 {
-	if (!w->qcache)
-		return;
-	const uint8_t *q = w->qcache + (size_t)id * w->qstride;
-	for (size_t o = 0; o < w->qstride; o += 64)
-		__builtin_prefetch(q + o);
+	if (w->qcache)
+		vam_prefetch(w->qcache + (size_t)id * w->qstride, w->qstride);
 }
 int vam_tls_reserve(struct vam_tls *t, size_t n);
 /* Order candidates by (distance, id). */

@@ -223,13 +223,9 @@ static size_t gather(const vam_graph *g, const vl_qview *q, vam_scratch *s, uint
 	}
 	/* the codes of every new neighbour, a few lines each (the kernel
 	 * streams the rest) */
-	size_t lines = (q->pstride + 63) / 64;
-	lines = lines > 8 ? 8 : lines;
-	for (size_t i = 0; i < m; i++) {
-		const uint8_t *p = q->primary + (uint64_t)s->ids[i] * q->pstride;
-		for (size_t l = 0; l < lines; l++)
-			__builtin_prefetch(p + l * 64);
-	}
+	size_t bytes = q->pstride < 512 ? q->pstride : 512;
+	for (size_t i = 0; i < m; i++)
+		vam_prefetch(q->primary + (uint64_t)s->ids[i] * q->pstride, bytes);
 	return m;
 }
 
@@ -240,9 +236,7 @@ static inline void prefetch_row(const vam_graph *g, const vam_cand *buf, size_t 
 {
 	for (size_t i = from; i < lim; i++)
 		if (!(buf[i].id & VAM_EXPANDED) && !skip--) {
-			const uint32_t *row = g->adj + (uint64_t)buf[i].id * g->R;
-			for (uint32_t o = 0; o < g->R; o += 16)
-				__builtin_prefetch(row + o);
+			vam_prefetch(g->adj + (uint64_t)buf[i].id * g->R, (size_t)g->R * sizeof *g->adj);
 			return;
 		}
 }

@@ -24,20 +24,26 @@ static int io_error(vl_segw *w, int err, const char *what)
 	return vl_diag_set(w->d, code, w->off, "%s %s: %s", what, w->path, strerror(err));
 }
 
-static int write_all(vl_segw *w, const void *p, size_t n, uint64_t off)
+int vl_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 {
 	const uint8_t *b = p;
 	while (n) {
-		ssize_t r = vl_io.pwrite(w->fd, b, n, (off_t)off);
+		ssize_t r = vl_io.pwrite(fd, b, n, (off_t)off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			return io_error(w, r < 0 ? errno : ENOSPC, "writing");
+			return r < 0 ? errno : ENOSPC;
 		b += r;
 		n -= (size_t)r;
 		off += (uint64_t)r;
 	}
-	return VL_OK;
+	return 0;
+}
+
+static int write_all(vl_segw *w, const void *p, size_t n, uint64_t off)
+{
+	int err = vl_pwrite_all(w->fd, p, n, off);
+	return err ? io_error(w, err, "writing") : VL_OK;
 }
 
 static int flush_buf(vl_segw *w)

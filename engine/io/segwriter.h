@@ -23,6 +23,10 @@ typedef struct vl_io_hooks {
 	int (*fsync)(int fd);
 } vl_io_hooks;
 extern vl_io_hooks vl_io;
+/* Write all n bytes at off through vl_io.pwrite (continuing short writes,
+ * retrying EINTR): 0, or the errno of the failure (ENOSPC for a write of
+ * zero bytes). */
+int vl_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 
 typedef struct vl_segw {
 	int fd;

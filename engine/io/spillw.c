@@ -1,9 +1,7 @@
 /* spillw.c - a file written front to back by a background thread (see spillw.h). */
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "crc32c.h"
 #include "segwriter.h"
@@ -30,26 +28,11 @@ struct vl_spillw {
 	int threaded;
 };
 
-static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t r = vl_io.pwrite(fd, p, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? errno : ENOSPC;
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
 /* Write buffer `out` (hand_over gives none after a failure). */
 static int write_out(vl_spillw *w, unsigned out, size_t len, uint64_t off)
 {
 	w->crc = vl_crc32c(w->crc, w->buf[out], len);
-	return write_all(w->fd, w->buf[out], len, off);
+	return vl_pwrite_all(w->fd, w->buf[out], len, off);
 }
 
 static void *writer(void *arg)

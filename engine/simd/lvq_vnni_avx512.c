@@ -110,7 +110,7 @@ static inline VNNI void prefetch_rows(const uint8_t *base, size_t stride, const 
 /*
  * 4-bit rows of nc whole 64-byte chunks (plus a 32-byte half when half):
  * the query's 2 * nc vectors are loaded once and stay in registers for all
- * the rows (at 768-d, 12 of the 32), and two rows are computed side by
+ * the rows (at 768-d, 12 of the 32; a half chunk reads its query part), and two rows are computed side by
  * side so that four accumulator chains are in flight. Only called with
  * constant nc and half, so each call site is unrolled on its own.
  */
@@ -119,18 +119,12 @@ gather_u4_fixed(const vl_lvq_query *q, const uint8_t *base, size_t stride, const
                 size_t n, float *out, const size_t nc, const int half)
 {
 	const __m512i m4 = _mm512_set1_epi8(15);
-	const __m256i m4y = _mm256_set1_epi8(15);
 	const int8_t *qc = vl_lvq_qcodes(q);
 	__m512i ql[8], qh[8];
-	__m256i tl = _mm256_setzero_si256(), th = _mm256_setzero_si256();
 #pragma GCC unroll 8
 	for (size_t j = 0; j < nc; j++) {
 		ql[j] = LD(qc + 128 * j);
 		qh[j] = LD(qc + 128 * j + 64);
-	}
-	if (half) {
-		tl = LDY(qc + 128 * nc);
-		th = LDY(qc + 128 * nc + 64);
 	}
 	size_t r = 0;
 	for (; r + 2 <= n; r += 2) {
@@ -146,14 +140,9 @@ gather_u4_fixed(const vl_lvq_query *q, const uint8_t *base, size_t stride, const
 			b0 = _mm512_dpbusd_epi32(b0, _mm512_and_si512(_mm512_srli_epi16(c0, 4), m4), qh[j]);
 			b1 = _mm512_dpbusd_epi32(b1, _mm512_and_si512(_mm512_srli_epi16(c1, 4), m4), qh[j]);
 		}
-		if (half) {
-			__m256i c0 = LDY(p0 + 64 * nc), c1 = LDY(p1 + 64 * nc);
-			__m256i y0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_and_si256(c0, m4y), tl);
-			__m256i y1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_and_si256(c1, m4y), tl);
-			y0 = _mm256_dpbusd_epi32(y0, _mm256_and_si256(_mm256_srli_epi16(c0, 4), m4y), th);
-			y1 = _mm256_dpbusd_epi32(y1, _mm256_and_si256(_mm256_srli_epi16(c1, 4), m4y), th);
-			a0 = _mm512_add_epi32(a0, _mm512_zextsi256_si512(y0));
-			a1 = _mm512_add_epi32(a1, _mm512_zextsi256_si512(y1));
+		if (half) { /* the last 32 bytes: as vl_dot_u4s8_vnni ends */
+			a0 = _mm512_add_epi32(a0, _mm512_zextsi256_si512(u4_half(_mm256_setzero_si256(), p0, qc, nc)));
+			a1 = _mm512_add_epi32(a1, _mm512_zextsi256_si512(u4_half(_mm256_setzero_si256(), p1, qc, nc)));
 		}
 		out[r] = finish(q, p0, _mm512_reduce_add_epi32(_mm512_add_epi32(a0, b0)));
 		out[r + 1] = finish(q, p1, _mm512_reduce_add_epi32(_mm512_add_epi32(a1, b1)));
